@@ -1,0 +1,3 @@
+//! fraudshield benchmarks and the synthetic blocklist generator.
+//!
+//! Filled by the benchmarks issue.

@@ -1,0 +1,68 @@
+//! `fraudshield scan [TEXT]` (reads stdin when TEXT is absent)
+
+use crate::output::{Failure, Output};
+use fraudshield_core::{kind::Kind, scan};
+use serde::Serialize;
+use std::io::Read;
+
+/// Arguments of `scan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The message text; read from standard input when absent.
+    text: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    kind: Kind,
+    canonical: &'a str,
+    start: usize,
+    end: usize,
+}
+
+/// Reads the message, from the argument or stdin.
+pub fn read_text(text: Option<String>) -> Result<String, Failure> {
+    match text {
+        Some(t) => Ok(t),
+        None => {
+            let mut buf = String::new();
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .map_err(|e| Failure::new(format!("cannot read the message from stdin: {e}")))?;
+            Ok(buf)
+        }
+    }
+}
+
+/// Prints every identifier found in the message.
+pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
+    let text = read_text(args.text)?;
+    let findings = scan::scan_text(&text);
+    let json: Vec<FindingJson> = findings
+        .iter()
+        .map(|f| FindingJson {
+            kind: f.identifier.kind(),
+            canonical: f.identifier.canonical(),
+            start: f.span.start,
+            end: f.span.end,
+        })
+        .collect();
+    out.emit(&json, || {
+        if findings.is_empty() {
+            return "no identifiers found".to_string();
+        }
+        findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{:<7} {:<22} bytes {}..{}",
+                    f.identifier.kind(),
+                    f.identifier.canonical(),
+                    f.span.start,
+                    f.span.end
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}

@@ -1,0 +1,34 @@
+//! # fraudshield-core
+//!
+//! The engine of fraudshield: everything a phone needs to decide, offline and in about a
+//! microsecond, whether a call, an account or a message is a known fraud.
+//!
+//! - [`kind`], [`identifier`]: the four identifier kinds (phone, bank, QQ, Alipay) and their
+//!   normalization to one canonical form each.
+//! - [`key`]: the byte key under which an identifier is stored (kind tag + canonical ASCII), so a
+//!   single index holds every kind without collisions.
+//! - [`scan`]: finding identifiers inside an SMS or chat message.
+//! - [`entry`]: the small packed value stored with each blocklist entry, and blocklist changes.
+//! - [`verdict`]: the answer to a lookup and the policy that maps risk and direction to an action.
+//!
+//! This crate is pure Rust with no FFI and no server code: `fraudshield-ffi` wraps it for Kotlin
+//! and Swift, `fraudshield-server` uses it for the wire format and snapshot building.
+//!
+//! ## Personal data
+//! Identifiers are personal data. Nothing in this crate logs them, and no error message contains
+//! one in clear text: errors say *what* was wrong (too short, bad character at position 3), never
+//! the value itself.
+//!
+//! ```
+//! use fraudshield_core::{identifier, kind::Kind};
+//!
+//! let id = identifier::normalize(Kind::Phone, "+86 138-0013-8000").unwrap();
+//! assert_eq!(id.canonical(), "+8613800138000");
+//! ```
+
+pub mod entry;
+pub mod identifier;
+pub mod key;
+pub mod kind;
+pub mod scan;
+pub mod verdict;
