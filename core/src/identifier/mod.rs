@@ -47,8 +47,8 @@ use crate::key::Key;
 use crate::kind::Kind;
 
 /// The longest input, in characters, that normalization reads. Longer input is rejected with
-/// [`NormalizeError::TooLong`] before any work proportional to its length is done beyond this
-/// bound, so hostile input cannot cost more than a few hundred character steps.
+/// [`NormalizeError::InputTooLong`] after reading at most this many characters, so hostile
+/// input cannot cost more than a few hundred character steps.
 pub const MAX_INPUT_CHARS: usize = 320;
 
 /// A normalized identifier: a kind and its canonical ASCII form.
@@ -172,8 +172,8 @@ pub enum NormalizeError {
         kind: Kind,
         /// The maximum for the format recognised so far.
         max: usize,
-        /// How many digits were found (counting stops at the first one past the maximum
-        /// for very long input).
+        /// How many digits were found (counting stops at the first digit past 40, the most
+        /// any identifier has).
         found: usize,
     },
     /// The input has more than [`MAX_INPUT_CHARS`] characters: no identifier is that long,
