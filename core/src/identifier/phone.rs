@@ -28,13 +28,18 @@
 //!    with an 8-digit local number, or 3 digits (`3xx`–`9xx`) with a 7- or 8-digit local number
 //!    — or a mobile number (landline caller ID shows out-of-town mobiles as `0138…`).
 //! 4. Otherwise the number is national and bare: a short or service number
-//!    ([`is_short_number`]), `86` + a national number of 12+ digits, an 11-digit mobile whose
-//!    prefix is allocated ([`is_mobile_prefix`]), or a 10-digit 400/800 number. A bare 7–8
-//!    digit local number is rejected ([`NormalizeError::MissingAreaCode`]): it means a different
-//!    line in every city.
+//!    ([`is_short_number`]), `86` followed by a national number (12 digits or more in all, so
+//!    `8695588` stays a local number), an 11-digit mobile whose prefix is allocated
+//!    ([`is_mobile_prefix`]), or a 10-digit 400/800 number. A bare 7–8 digit local number is
+//!    rejected ([`NormalizeError::MissingAreaCode`]): it means a different line in every city.
+//!    So is an area code written without its trunk `0` (`755 1234 5678`).
+//!
+//! Landline area codes are checked by shape (`10`, `2x`, `3xx`–`9xx`), not against the list of
+//! allocated codes; mobile prefixes by their first three digits, not the finer blocks.
 //!
 //! One real ambiguity is settled by length: after `+86`, `10` followed by exactly 8 digits is
 //! a Beijing landline (`+86 10 6912 3456`), whereas other lengths starting `106` are SMS ports.
+//! A bare `1069123456` (no `0`, no `+86`) is an SMS port.
 //!
 //! # Why hand-written rules and not the `phonenumber` crate
 //! We measured `phonenumber` 0.3.10 (libphonenumber metadata 9.0.33, parsing with region CN)
