@@ -395,6 +395,11 @@ fn strip_ip_dial_prefix(digits: &str) -> Option<&str> {
 ///
 /// Only the first three digits are read; fewer than three never match.
 ///
+/// Cross-check: libphonenumber's metadata (9.0.33) is narrower for numbers that can make
+/// voice calls — `14[57]` only, and `1740[0-5]` instead of all of `174`. We keep the data-card
+/// ranges `146`, `148`, `149` and all of `174` because such numbers still send SMS, sign in to
+/// Alipay and show up in fraud reports, and a blocklist must be able to hold them.
+///
 /// ```
 /// use fraudshield_core::identifier::phone::is_mobile_prefix;
 /// assert!(is_mobile_prefix("170"));
