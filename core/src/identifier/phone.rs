@@ -240,6 +240,9 @@ fn chinese(
             non_geographic(nsn, offset, total)
         }
         b'9' if !after_trunk && is_short_number(nsn) => Ok(short(nsn)),
+        // There is no area code 950: `+86 950…` is the service-line family, so `0950…` must
+        // not become a landline whose canonical form would read back as a service line.
+        b'9' if nsn.starts_with("950") => Err(NormalizeError::UnknownAreaCode),
         _ => landline(nsn, 3, offset, total),
     }
 }
@@ -440,10 +443,12 @@ pub fn is_chinese_mobile(digits: &str) -> bool {
 /// fraudshield stores bare:
 ///
 /// - the 3-digit numbers of [`THREE_DIGIT_NUMBERS`] (110, 112, 114, 119, 120, 122);
-/// - `95` + 3–6 digits (national service lines: banks, insurers, airlines — 95588);
+/// - `95` + 3–6 digits (national service lines: banks, insurers, airlines — 95588), and
+///   `950` + 7–8 digits (enterprise call-centre lines, often the caller ID of outbound calls);
 /// - `96` + 3–6 digits (local and public service lines — 96110, the anti-fraud line);
 /// - `12` + 3 digits (government hotlines — 12315, 12345, 12306);
-/// - `100` + 2 digits (carrier lines — 10086, 10010, 10000);
+/// - `100` + 2 digits (carrier lines — 10086, 10010, 10000) and `1010` + 4 digits (national
+///   customer-service lines);
 /// - `106` + 2–17 digits (SMS ports used by companies to send messages).
 ///
 /// ```
@@ -462,8 +467,14 @@ pub fn is_short_number(digits: &str) -> bool {
     if n == 3 {
         return THREE_DIGIT_NUMBERS.contains(&digits);
     }
+    if digits.starts_with("950") && (10..=11).contains(&n) {
+        return true;
+    }
     if digits.starts_with("95") || digits.starts_with("96") {
         return (5..=8).contains(&n);
+    }
+    if digits.starts_with("1010") {
+        return n == 8;
     }
     if digits.starts_with("106") {
         return (5..=20).contains(&n);
