@@ -38,7 +38,7 @@ fn assert_message_hides(raw: &str, err: &NormalizeError) -> Result<(), TestCaseE
 fn phone_like() -> impl Strategy<Value = String> {
     let chars = prop::sample::select(vec![
         '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1', '8', '6', '+', ' ', '-', '.',
-        '(', ')', '*', '@', 'a', '０', '１', '８', '６', '＋', '\u{3000}', '\u{202A}', '转',
+        '(', ')', '*', 'x', '@', 'a', '０', '１', '８', '６', '＋', '\u{3000}', '\u{202A}', '转',
     ]);
     prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
 }

@@ -43,7 +43,8 @@ pub fn normalize(raw: &str) -> Result<String, NormalizeError> {
     {
         return normalize_email(raw);
     }
-    let (d, _) = clean_digits(Kind::Alipay, raw, true, false)?;
+    let (mut d, _) = clean_digits(Kind::Alipay, raw, true, false)?;
+    phone::drop_bracketed_trunk_zero(&mut d);
     if !d.plus && d.digits.starts_with(USER_ID_PREFIX) {
         let found = d.digits.len();
         if found < USER_ID_DIGITS {

@@ -276,8 +276,8 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// Normalizes a phone-number prefix rule such as `+86 170*` (a whole virtual-operator range).
 ///
 /// The result is stored with `EntryValue.prefix = true`: it flags every phone key that starts
-/// with it. Accepted forms (a trailing `*` is allowed and dropped; separators and full-width
-/// forms as for numbers):
+/// with it. Accepted forms (a trailing run of wildcards — `*`, `x`, `X`, as in `170*` or
+/// `170xxxxxxxx` — is allowed and dropped; separators and full-width forms as for numbers):
 ///
 /// | input | canonical | meaning |
 /// |---|---|---|
@@ -364,6 +364,9 @@ pub(crate) struct Digits {
     pub plus: bool,
     /// ASCII digits only, at most [`MAX_DIGITS`].
     pub digits: String,
+    /// Index in `digits` of a lone `0` written in round brackets, `(0)`: the trunk prefix that
+    /// international formats show but callers from abroad leave out (`+44 (0)20 …`).
+    pub bracketed_zero: Option<usize>,
 }
 
 /// More digits than any identifier has; inputs with more are rejected while cleaning.
@@ -381,8 +384,8 @@ fn most_digits(kind: Kind) -> usize {
 }
 
 /// Strips separators and folds full-width forms; keeps digits and (if `allow_plus`) one
-/// leading `+`. `trailing_star`: a single `*` is allowed as the last non-separator character
-/// (prefix rules) and reported in the result.
+/// leading `+`. `allow_trailing_star`: a run of wildcards (`*`, `x`, `X`) may end the input
+/// (prefix rules such as `+86 170*` or `170xxxxxxxx`); whether one was seen is returned.
 pub(crate) fn clean_digits(
     kind: Kind,
     raw: &str,
@@ -393,6 +396,9 @@ pub(crate) fn clean_digits(
     let mut plus = false;
     let mut star = false;
     let mut seen_any = false;
+    let mut bracketed_zero = None;
+    // Where the digits stood when the last `(` opened, while it is open.
+    let mut open_bracket: Option<usize> = None;
     for (position, c) in raw.chars().enumerate() {
         if position >= MAX_INPUT_CHARS {
             return Err(NormalizeError::InputTooLong {
@@ -400,11 +406,24 @@ pub(crate) fn clean_digits(
             });
         }
         let c = fold_char(c);
+        match c {
+            '(' => open_bracket = Some(digits.len()),
+            ')' => {
+                if let Some(start) = open_bracket.take()
+                    && digits.len() == start + 1
+                    && digits.ends_with('0')
+                {
+                    bracketed_zero = Some(start);
+                }
+            }
+            _ => {}
+        }
         if is_separator(c) {
             continue;
         }
-        if star {
-            // Nothing but separators may follow the `*` of a prefix rule.
+        let wildcard = matches!(c, '*' | 'x' | 'X');
+        if star && !wildcard {
+            // Only wildcards and separators may follow the first wildcard of a prefix rule.
             return Err(NormalizeError::InvalidCharacter { position });
         }
         match c {
@@ -420,7 +439,7 @@ pub(crate) fn clean_digits(
             }
             '+' if allow_plus && !seen_any => plus = true,
             '+' if allow_plus => return Err(NormalizeError::MisplacedPlus { position }),
-            '*' if allow_trailing_star && !digits.is_empty() => star = true,
+            '*' | 'x' | 'X' if allow_trailing_star && !digits.is_empty() => star = true,
             _ => return Err(NormalizeError::InvalidCharacter { position }),
         }
         seen_any = true;
@@ -436,7 +455,14 @@ pub(crate) fn clean_digits(
             NormalizeError::Empty
         });
     }
-    Ok((Digits { plus, digits }, star))
+    Ok((
+        Digits {
+            plus,
+            digits,
+            bracketed_zero,
+        },
+        star,
+    ))
 }
 
 #[cfg(test)]
@@ -449,6 +475,17 @@ mod tests {
         assert!(d.plus);
         assert!(!star);
         assert_eq!(d.digits, "8613800138000");
+        assert_eq!(d.bracketed_zero, None);
+    }
+
+    #[test]
+    fn clean_digits_marks_a_bracketed_zero() {
+        let (d, _) = clean_digits(Kind::Phone, "+44 (0)20 7946 0958", true, false).unwrap();
+        assert_eq!(d.bracketed_zero, Some(2));
+        let (d, _) = clean_digits(Kind::Phone, "+44 (020) 7946 0958", true, false).unwrap();
+        assert_eq!(d.bracketed_zero, None);
+        let (d, _) = clean_digits(Kind::Phone, "（０）", true, false).unwrap();
+        assert_eq!(d.bracketed_zero, Some(0));
     }
 
     #[test]
@@ -473,6 +510,12 @@ mod tests {
             clean_digits(Kind::Phone, "17*0", true, true),
             Err(NormalizeError::InvalidCharacter { position: 3 })
         );
+        assert_eq!(
+            clean_digits(Kind::Phone, "17x", true, false),
+            Err(NormalizeError::InvalidCharacter { position: 2 })
+        );
+        let (d, star) = clean_digits(Kind::Phone, "170 x*X", true, true).unwrap();
+        assert_eq!((d.digits.as_str(), star), ("170", true));
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! Separators (spaces, dashes, dots, brackets, invisible direction marks) are skipped and
 //! full-width forms folded ([`super::fold_char`]). Then, on the digits:
 //! 1. A leading `+`, or `00` (the international prefix dialled from China), starts an
-//!    international number. If its country code is 86 the rest is read as a Chinese national
+//!    international number; a `(0)` right after the country code (`+44 (0)20 …`) is the
+//!    trunk prefix and is dropped. If its country code is 86 the rest is read as a Chinese national
 //!    number (a trunk `0` after it, as in `+86 (0)10 …`, is dropped; caller-ID strings such as
 //!    `+86 95588` or `+86 10086` are short numbers). Any other country code must be assigned
 //!    by the ITU, and the whole number has at most 15 digits (E.164) and at least 7.
@@ -70,7 +71,7 @@
 //! assert_eq!(n.class, PhoneClass::Landline);
 //! ```
 
-use super::{NormalizeError, clean_digits};
+use super::{Digits, NormalizeError, clean_digits};
 use crate::kind::Kind;
 
 /// The IP-dial prefixes of Chinese carriers, dialled before a long-distance number (a mobile,
@@ -138,8 +139,27 @@ impl std::fmt::Debug for PhoneNumber {
 /// assert_eq!((n.canonical.as_str(), n.class), ("+8675512345678", PhoneClass::Landline));
 /// ```
 pub fn normalize(raw: &str) -> Result<PhoneNumber, NormalizeError> {
-    let (d, _) = clean_digits(Kind::Phone, raw, true, false)?;
+    let (mut d, _) = clean_digits(Kind::Phone, raw, true, false)?;
+    drop_bracketed_trunk_zero(&mut d);
     parse_digits(d.plus, &d.digits)
+}
+
+/// Drops a `(0)` written right after the country code of an international number
+/// (`+44 (0)20 7946 0958`): it is the national trunk prefix, which is not dialled from abroad.
+pub(crate) fn drop_bracketed_trunk_zero(d: &mut Digits) {
+    let start = if d.plus {
+        0
+    } else if d.digits.starts_with("00") {
+        2
+    } else {
+        return;
+    };
+    if let (Some(zero), Some(cc)) = (d.bracketed_zero, country_code_len(&d.digits[start..]))
+        && zero == start + cc
+    {
+        d.digits.remove(zero);
+        d.bracketed_zero = None;
+    }
 }
 
 /// Reads a cleaned digit string (ASCII digits, `plus` if a `+` preceded them).
