@@ -43,8 +43,7 @@ pub fn normalize(raw: &str) -> Result<String, NormalizeError> {
     {
         return normalize_email(raw);
     }
-    let (mut d, _) = clean_digits(Kind::Alipay, raw, true, false)?;
-    phone::drop_bracketed_trunk_zero(&mut d);
+    let (d, _) = clean_digits(Kind::Alipay, raw, true, false)?;
     if !d.plus && d.digits.starts_with(USER_ID_PREFIX) {
         let found = d.digits.len();
         if found < USER_ID_DIGITS {

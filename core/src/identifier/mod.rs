@@ -206,6 +206,10 @@ pub enum NormalizeError {
         /// How many digits the input has.
         found: usize,
     },
+    /// An international number with two zeros after its country code: one trunk `0` is
+    /// dropped, but no national number starts with another.
+    #[error("the number after the country code starts with 00")]
+    DoubleTrunkZero,
     /// An international number whose country code is not assigned by the ITU.
     #[error("not an assigned international country code")]
     InvalidCountryCode,
@@ -364,9 +368,6 @@ pub(crate) struct Digits {
     pub plus: bool,
     /// ASCII digits only, at most [`MAX_DIGITS`].
     pub digits: String,
-    /// Index in `digits` of a lone `0` written in round brackets, `(0)`: the trunk prefix that
-    /// international formats show but callers from abroad leave out (`+44 (0)20 …`).
-    pub bracketed_zero: Option<usize>,
 }
 
 /// More digits than any identifier has; inputs with more are rejected while cleaning.
@@ -396,9 +397,6 @@ pub(crate) fn clean_digits(
     let mut plus = false;
     let mut star = false;
     let mut seen_any = false;
-    let mut bracketed_zero = None;
-    // Where the digits stood when the last `(` opened, while it is open.
-    let mut open_bracket: Option<usize> = None;
     for (position, c) in raw.chars().enumerate() {
         if position >= MAX_INPUT_CHARS {
             return Err(NormalizeError::InputTooLong {
@@ -406,18 +404,6 @@ pub(crate) fn clean_digits(
             });
         }
         let c = fold_char(c);
-        match c {
-            '(' => open_bracket = Some(digits.len()),
-            ')' => {
-                if let Some(start) = open_bracket.take()
-                    && digits.len() == start + 1
-                    && digits.ends_with('0')
-                {
-                    bracketed_zero = Some(start);
-                }
-            }
-            _ => {}
-        }
         if is_separator(c) {
             continue;
         }
@@ -455,14 +441,7 @@ pub(crate) fn clean_digits(
             NormalizeError::Empty
         });
     }
-    Ok((
-        Digits {
-            plus,
-            digits,
-            bracketed_zero,
-        },
-        star,
-    ))
+    Ok((Digits { plus, digits }, star))
 }
 
 #[cfg(test)]
@@ -475,17 +454,6 @@ mod tests {
         assert!(d.plus);
         assert!(!star);
         assert_eq!(d.digits, "8613800138000");
-        assert_eq!(d.bracketed_zero, None);
-    }
-
-    #[test]
-    fn clean_digits_marks_a_bracketed_zero() {
-        let (d, _) = clean_digits(Kind::Phone, "+44 (0)20 7946 0958", true, false).unwrap();
-        assert_eq!(d.bracketed_zero, Some(2));
-        let (d, _) = clean_digits(Kind::Phone, "+44 (020) 7946 0958", true, false).unwrap();
-        assert_eq!(d.bracketed_zero, None);
-        let (d, _) = clean_digits(Kind::Phone, "（０）", true, false).unwrap();
-        assert_eq!(d.bracketed_zero, Some(0));
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //! Separators (spaces, dashes, dots, brackets, invisible direction marks) are skipped and
 //! full-width forms folded ([`super::fold_char`]). Then, on the digits:
 //! 1. A leading `+`, or `00` (the international prefix dialled from China), starts an
-//!    international number; a `(0)` right after the country code (`+44 (0)20 …`) is the
-//!    trunk prefix and is dropped. If its country code is 86 the rest is read as a Chinese national
+//!    international number; a `0` right after the country code (`+44 (0)20 …`,
+//!    `+44 020 …`) is the national trunk prefix, not dialled from abroad, and is dropped — except
+//!    for the countries whose numbers keep it ([`KEEPS_LEADING_ZERO`]: Italy and others). If
+//!    its country code is 86 the rest is read as a Chinese national
 //!    number (a trunk `0` after it, as in `+86 (0)10 …`, is dropped; caller-ID strings such as
 //!    `+86 95588` or `+86 10086` are short numbers). Any other country code must be assigned
 //!    by the ITU, and the whole number has at most 15 digits (E.164) and at least 7.
@@ -71,7 +73,7 @@
 //! assert_eq!(n.class, PhoneClass::Landline);
 //! ```
 
-use super::{Digits, NormalizeError, clean_digits};
+use super::{NormalizeError, clean_digits};
 use crate::kind::Kind;
 
 /// The IP-dial prefixes of Chinese carriers, dialled before a long-distance number (a mobile,
@@ -139,27 +141,8 @@ impl std::fmt::Debug for PhoneNumber {
 /// assert_eq!((n.canonical.as_str(), n.class), ("+8675512345678", PhoneClass::Landline));
 /// ```
 pub fn normalize(raw: &str) -> Result<PhoneNumber, NormalizeError> {
-    let (mut d, _) = clean_digits(Kind::Phone, raw, true, false)?;
-    drop_bracketed_trunk_zero(&mut d);
+    let (d, _) = clean_digits(Kind::Phone, raw, true, false)?;
     parse_digits(d.plus, &d.digits)
-}
-
-/// Drops a `(0)` written right after the country code of an international number
-/// (`+44 (0)20 7946 0958`): it is the national trunk prefix, which is not dialled from abroad.
-pub(crate) fn drop_bracketed_trunk_zero(d: &mut Digits) {
-    let start = if d.plus {
-        0
-    } else if d.digits.starts_with("00") {
-        2
-    } else {
-        return;
-    };
-    if let (Some(zero), Some(cc)) = (d.bracketed_zero, country_code_len(&d.digits[start..]))
-        && zero == start + cc
-    {
-        d.digits.remove(zero);
-        d.bracketed_zero = None;
-    }
 }
 
 /// Reads a cleaned digit string (ASCII digits, `plus` if a `+` preceded them).
@@ -199,28 +182,51 @@ fn international(rest: &str, offset: usize, total: usize) -> Result<PhoneNumber,
     if rest.starts_with('0') {
         return Err(NormalizeError::InvalidCountryCode);
     }
-    if rest.len() < INTERNATIONAL_MIN_DIGITS {
+    let Some(cc) = country_code_len(rest) else {
+        return Err(if rest.len() < 3 {
+            NormalizeError::TooShort {
+                kind: Kind::Phone,
+                min: offset + INTERNATIONAL_MIN_DIGITS,
+                found: total,
+            }
+        } else {
+            NormalizeError::InvalidCountryCode
+        });
+    };
+    let (code, national) = rest.split_at(cc);
+    let (national, offset) = match national.strip_prefix('0') {
+        Some(n) if !KEEPS_LEADING_ZERO.contains(&code) => (n, offset + 1),
+        _ => (national, offset),
+    };
+    if national.starts_with('0') && !KEEPS_LEADING_ZERO.contains(&code) {
+        return Err(NormalizeError::DoubleTrunkZero);
+    }
+    let digits = cc + national.len();
+    if digits < INTERNATIONAL_MIN_DIGITS {
         return Err(NormalizeError::TooShort {
             kind: Kind::Phone,
             min: offset + INTERNATIONAL_MIN_DIGITS,
             found: total,
         });
     }
-    if rest.len() > E164_MAX_DIGITS {
+    if digits > E164_MAX_DIGITS {
         return Err(NormalizeError::TooLong {
             kind: Kind::Phone,
             max: offset + E164_MAX_DIGITS,
             found: total,
         });
     }
-    if country_code_len(rest).is_none() {
-        return Err(NormalizeError::InvalidCountryCode);
-    }
     Ok(PhoneNumber {
-        canonical: format!("+{rest}"),
+        canonical: format!("+{code}{national}"),
         class: PhoneClass::International,
     })
 }
+
+/// Country codes whose E.164 numbers may start with `0` after the code, so a `0` there is kept:
+/// Italy (39), the Vatican (379), San Marino (378), Côte d'Ivoire (225), Gabon (241) and the
+/// Republic of the Congo (242). Everywhere else a `0` after the country code is the national
+/// trunk prefix written by habit (`+44 (0)20 …`) and is dropped.
+pub const KEEPS_LEADING_ZERO: [&str; 6] = ["39", "379", "378", "225", "241", "242"];
 
 /// A Chinese national number (after `+86`, `0086`, `86` or the trunk `0`). `after_trunk`: the
 /// number was dialled with a trunk `0`, so short numbers are excluded (nobody dials `095588`).
@@ -688,15 +694,33 @@ fn international_prefix(rest: &str) -> Result<String, NormalizeError> {
             found: rest.len(),
         });
     }
-    let known = country_code_len(rest).is_some()
-        || (rest.len() == 2
+    let Some(cc) = country_code_len(rest) else {
+        let start_of_a_code = rest.len() == 2
             && THREE_DIGIT_CODES
                 .iter()
-                .any(|cc| cc.to_string().starts_with(rest)));
-    if !known {
-        return Err(NormalizeError::InvalidCountryCode);
+                .any(|cc| cc.to_string().starts_with(rest));
+        return if start_of_a_code {
+            Ok(format!("+{rest}"))
+        } else {
+            Err(NormalizeError::InvalidCountryCode)
+        };
+    };
+    // The same trunk-zero rule as for numbers, so `+44 020` covers `+44 20 …`.
+    let (code, national) = rest.split_at(cc);
+    if KEEPS_LEADING_ZERO.contains(&code) {
+        return Ok(format!("+{rest}"));
     }
-    Ok(format!("+{rest}"))
+    let national = national.strip_prefix('0').unwrap_or(national);
+    if national.starts_with('0') {
+        return Err(NormalizeError::DoubleTrunkZero);
+    }
+    if code.len() + national.len() < 2 {
+        // `+70`: the 0 is a trunk prefix, which leaves a single digit after `+`.
+        return Err(NormalizeError::InvalidPrefix {
+            reason: "at least 2 digits are needed after + (a trunk 0 does not count)",
+        });
+    }
+    Ok(format!("+{code}{national}"))
 }
 
 /// Checks that a Chinese national prefix (after `+86` and any trunk `0`) can begin a number:
