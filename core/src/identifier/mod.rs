@@ -293,7 +293,8 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// | `106`, `1069 0` | `106`, `10690` | SMS port ranges stay bare like the ports themselves |
 /// | `+63 917`, `+44 (0)20` | `+63917`, `+4420` | international: an assigned country code; a trunk `0` after it is dropped as for numbers |
 ///
-/// Rejected: fewer than 2 digits after `+`, bare prefixes of other short numbers, bare local
+/// Rejected: fewer than 2 digits after `+`, and fewer than 2 after `+86` (`+86` or `+861`
+/// alone would flag every Chinese number or every mobile), bare prefixes of other short numbers, bare local
 /// number prefixes without area code, IP-dial prefixes, and anything longer than a full number.
 ///
 /// ```

@@ -733,7 +733,12 @@ fn chinese_prefix_shape(national: &str, after_trunk: bool) -> Result<(), Normali
         NormalizeError::UnknownMobilePrefix
     };
     match national.as_bytes() {
-        [] | [b'1'] | [b'1', b'0', ..] | [b'1', b'3'..=b'9'] => Ok(()),
+        // `+86` or `+861` alone would flag every Chinese number, or every mobile: one wrong
+        // row in an analyst's import must not be able to do that.
+        [] | [_] => Err(NormalizeError::InvalidPrefix {
+            reason: "a Chinese prefix needs at least 2 digits after +86",
+        }),
+        [b'1', b'0', ..] | [b'1', b'3'..=b'9'] => Ok(()),
         [b'0', ..] => Err(NormalizeError::UnknownAreaCode),
         [b'1', ..] if !is_mobile_prefix(national) => Err(wrong_one),
         _ => Ok(()),
