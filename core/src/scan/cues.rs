@@ -89,6 +89,8 @@ const WORDS: &[(&str, Cue)] = &[
     ("专线", Cue::Phone),
     ("咨询", Cue::Phone),
     ("快递员", Cue::Phone),
+    ("报警", Cue::Phone),
+    ("详询", Cue::Phone),
     ("微信", Cue::Phone),
     ("vx", Cue::Phone),
     ("wx", Cue::Phone),

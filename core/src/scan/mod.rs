@@ -223,9 +223,13 @@ fn is_mail_char(c: char) -> bool {
 
 /// ASCII words that may be glued to the digits they label (`QQ12345678`).
 fn is_glued_label(word: &str) -> bool {
-    ["qq", "q", "tel", "vx", "wx", "zfb"]
-        .iter()
-        .any(|l| word.eq_ignore_ascii_case(l))
+    ["qq", "q", "tel", "vx", "wx", "zfb"].iter().any(|l| {
+        word.chars().count() == l.len()
+            && word
+                .chars()
+                .zip(l.chars())
+                .all(|(c, l)| fold(c).eq_ignore_ascii_case(&l))
+    })
 }
 
 /// A unit or counter right after a number: it is an amount, a date, a duration, a count.
@@ -582,16 +586,18 @@ impl Scanner<'_> {
         let d = &buf[..len];
         let plus = first.plus;
         let (kind, reason) = decide(d, plus, cue)?;
-        // Spaced groups must look like one number written in groups, not two numbers side by side.
+        // Spaced groups must look like one number written in groups, not two numbers side by
+        // side: groups next to a space are short (at most 6 digits, or the 11 digits of a
+        // mobile after a prefix such as `+86` or `17951`).
         if chunks.len() > 1 {
-            let inner_ok = chunks[..chunks.len() - 1].iter().all(|c| c.digits <= 6);
-            let last_max = if matches!(kind, Kind::Phone) || (kind == Kind::Alipay && d.len() < 16)
-            {
+            let last_max = if kind == Kind::Phone || (kind == Kind::Alipay && d.len() < 16) {
                 11
             } else {
                 6
             };
-            if !inner_ok || last.digits > last_max || chunks[1..].iter().any(|c| c.digits < 3) {
+            let inner_ok = chunks[..chunks.len() - 1].iter().all(|c| c.last_group <= 6);
+            let later_ok = chunks[1..].iter().all(|c| c.first_group >= 3);
+            if !inner_ok || !later_ok || last.first_group > last_max {
                 return None;
             }
         }
@@ -695,7 +701,14 @@ fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kin
         Some(Cue::Phone) if !plus && is_short_number(d) => return Some((Kind::Phone, by_context)),
         _ => {}
     }
-    let shape = if is_international(d, plus) {
+    let national = match d {
+        [b'8', b'6', rest @ ..] if plus => Some(rest),
+        [b'0', b'0', b'8', b'6', rest @ ..] if !plus => Some(rest),
+        _ => None,
+    };
+    let shape = if national.is_some_and(is_mobile) {
+        Some(Shape::Mobile)
+    } else if is_international(d, plus) {
         Some(Shape::International)
     } else if plus {
         None
