@@ -90,6 +90,7 @@ const WORDS: &[(&str, Cue)] = &[
     ("咨询", Cue::Phone),
     ("快递员", Cue::Phone),
     ("报警", Cue::Phone),
+    ("打", Cue::Phone),
     ("详询", Cue::Phone),
     ("微信", Cue::Phone),
     ("vx", Cue::Phone),
@@ -162,9 +163,19 @@ struct Word {
 }
 
 /// The words sorted by their last character, so a lookup only compares words that can end
-/// at a given position.
-fn table() -> &'static [Word] {
-    static TABLE: OnceLock<Vec<Word>> = OnceLock::new();
+/// at a given position, and a 128-bit filter of those last characters (bit `c % 128`) that
+/// rules out most positions without a search.
+struct Table {
+    words: Vec<Word>,
+    last_chars: u128,
+}
+
+fn bit(c: char) -> u128 {
+    1u128 << (u32::from(c) % 128)
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut words: Vec<Word> = WORDS
             .iter()
@@ -182,7 +193,11 @@ fn table() -> &'static [Word] {
                 .cmp(&b.reversed.first())
                 .then(b.reversed.len().cmp(&a.reversed.len()))
         });
-        words
+        let last_chars = words
+            .iter()
+            .filter_map(|w| w.reversed.first())
+            .fold(0, |acc, &c| acc | bit(c));
+        Table { words, last_chars }
     })
 }
 
@@ -202,9 +217,15 @@ pub(crate) fn cue_before(text: &str, floor: usize, start: usize) -> Option<(Cue,
         len += 1;
     }
     let window = &window[..len];
-    let table = table();
+    let Table {
+        words: table,
+        last_chars,
+    } = table();
     for end in 0..window.len() {
         let last = window[end];
+        if last_chars & bit(last) == 0 {
+            continue;
+        }
         let from = table.partition_point(|w| w.reversed.first() < Some(&last));
         for word in table[from..]
             .iter()

@@ -28,27 +28,42 @@
 //! 2. **Runs.** Chunks separated by exactly one space (`6222 0212 3456 7890 123`) form a run.
 //!    The scanner tries the longest stretch of chunks first and shrinks it until one is
 //!    recognised, then continues after it, so `QQ 12345678 13800138000` gives two findings.
-//! 3. **Context.** The context word nearest before a stretch (within a few characters, see
-//!    [`cues`](self#context-words)) decides ambiguous digits: after `QQ`/`扣扣` a 5–12 digit run
-//!    is a QQ number, after `卡号`/`账号`/`转账` a 12–30 digit run is a bank account, after
-//!    `支付宝` a `2088…` id or a mobile number is an Alipay account, after `电话`/`客服`/`拨打`
-//!    short and service numbers (`95588`, `110`) count as phones. After `验证码`/`尾号` only
-//!    a number whose shape alone makes it a phone is reported; after `订单号`, `快递`,
-//!    `身份证`, `余额`… nothing is.
-//! 4. **Shape.** Without a deciding word: an 11-digit `1[3-9]…` run is a mobile, `+…`/`00…`
-//!    an international number, `400`/`800` lines and trunk-`0` landlines are phones, a
-//!    Luhn-valid 16–19 digit run starting with `62`, `4` or `5` is a card (unless it reads as
-//!    an 18-digit resident ID number), and `2088` plus 12 digits is an Alipay user id.
+//! 3. **Context.** The context word nearest before a stretch — within 10 characters (counted
+//!    in characters, not bytes), never reaching back past another number, link or e-mail;
+//!    among words ending at the same place the longest (`支付宝账号` beats `账号`) — decides
+//!    ambiguous digits. Each word gives a *cue*: QQ (`QQ`, `扣扣`, `企鹅`, `Q号`), bank (`卡号`,
+//!    `账号`, `户名`, `开户行`, `转账`, `汇款`, `打款`…), Alipay (`支付宝`), phone (`电话`,
+//!    `客服`, `回电`, `致电`, `热线`, `联系`, `拨打`, `微信`…), code (`验证码`, `取件码`,
+//!    `尾号`…) or reference (`订单号`, `单号`, `快递`, `身份证`, `编号`, `余额`, `金额`…).
+//! 4. **Decision**, first rule that applies:
+//!
+//!    | rule | gives |
+//!    |---|---|
+//!    | reference cue | nothing |
+//!    | QQ cue, 5–12 digits, no leading 0 | QQ (even 11 digits that look like a mobile) |
+//!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
+//!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
+//!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
+//!    | bank cue, 12–30 digits | bank (a phone shape above wins: no card starts with `0` or `+`) |
+//!    | code cue | nothing more |
+//!    | shape: Luhn-valid 16–19 digits starting `62`, `4` or `5`, not a resident ID number | bank |
+//!    | shape: `2088` + 12 digits | Alipay user id |
+//!
 //! 5. **Guards.** A stretch right after a currency sign (`¥5000`) or `第`, or right before a
-//!    unit (`5000元`, `3天`, `20%`), next to `/` (dates, paths) or `:` between digits (times),
-//!    or inside a thousands-separated amount is not an identifier.
+//!    unit (`5000元`, `3 天`, `20%`), next to `:` between digits (times), inside a
+//!    thousands-separated amount (`23,560.41`), or next to `/` when it is short (dates,
+//!    fractions) or the `/` belongs to a path is not an identifier.
 //!
 //! Every candidate is finally passed through [`identifier::normalize`]; only what normalizes is
-//! reported, and the canonical form is always that of the span's own text.
+//! reported, and the canonical form is always that of the span's own text. Each finding's
+//! [`Reason`] names the word or the shape rule that decided.
 //!
-//! # Context words
-//! The word lists live in the private `cues` module; each finding's [`Reason`] names the word
-//! (or the shape rule) that decided.
+//! # Speed
+//! The scan is one left-to-right pass with bounded look-back (the context window) and
+//! look-ahead (one character for the guards); the only allocations are the result vector and
+//! the canonical strings. No regular-expression engine: the rules above are not a regular
+//! language match anyway (nearest word, longest-first shrinking), and the `regex` crate would
+//! add about 0.4 MiB to the mobile library.
 //!
 //! # Guarantees
 //! No input panics. Spans are on character boundaries, within the text, in text order and
@@ -281,6 +296,12 @@ fn is_unit(c: char) -> bool {
             | '股'
             | '单'
     )
+}
+
+/// Whether the character on the far side of a `/` next to a number makes it part of a path
+/// (`abc/123`, `//123`) rather than a list of numbers (`13800138000/13900139000`).
+fn path_like(beyond: Option<(char, usize)>) -> bool {
+    beyond.is_some_and(|(c, _)| c.is_ascii_alphabetic() || c == '/')
 }
 
 /// A currency sign or ordinal right before a number.
@@ -535,6 +556,13 @@ impl Scanner<'_> {
                 self.run.chunks[i - 1].end
             };
             let first = self.run.chunks[i];
+            // The shortest identifier (an emergency line) has 3 digits: skip the context lookup
+            // for the dates, times and counts that make up most digit runs in a message.
+            let digits: usize = self.run.chunks[i..n].iter().map(|c| c.digits).sum();
+            if digits < 3 {
+                i += 1;
+                continue;
+            }
             let cue = cues::cue_before(self.text, floor, first.lead);
             let mut matched = None;
             for j in (i..n).rev() {
@@ -574,7 +602,7 @@ impl Scanner<'_> {
         };
         let span = start..last.end;
         let raw = text.get(span.clone())?;
-        if self.guarded(&span, first, last) {
+        if self.guarded(&span, first, last, total) {
             return None;
         }
         let mut buf = [0u8; MAX_DIGITS];
@@ -596,7 +624,12 @@ impl Scanner<'_> {
                 6
             };
             let inner_ok = chunks[..chunks.len() - 1].iter().all(|c| c.last_group <= 6);
-            let later_ok = chunks[1..].iter().all(|c| c.first_group >= 3);
+            // `+86 10 8888 9999`: a short area code may follow a `+` country code.
+            let later_ok = chunks
+                .iter()
+                .enumerate()
+                .skip(1)
+                .all(|(k, c)| c.first_group >= 3 || (k == 1 && first.plus));
             if !inner_ok || !later_ok || last.first_group > last_max {
                 return None;
             }
@@ -605,7 +638,10 @@ impl Scanner<'_> {
     }
 
     /// The amount, date and time guards around a stretch (see the module docs).
-    fn guarded(&self, span: &Range<usize>, first: &Chunk, last: &Chunk) -> bool {
+    /// `digits`: how many digits the stretch has; short ones next to `/` are dates or
+    /// fractions (`2024/05/01`, `1/2`).
+    fn guarded(&self, span: &Range<usize>, first: &Chunk, last: &Chunk, digits: usize) -> bool {
+        let short = digits < 7;
         let text = self.text;
         let digit_at = |pos: usize| char_at(text, pos).is_some_and(|(c, _)| c.is_ascii_digit());
         let digit_before =
@@ -613,7 +649,7 @@ impl Scanner<'_> {
         if let Some((c, len)) = char_before(text, span.start) {
             let p = span.start - len;
             if is_amount_lead(c)
-                || c == '/'
+                || (c == '/' && (short || path_like(char_before(text, p))))
                 || (c == ':' && digit_before(p))
                 || (c == ',' && digit_before(p) && first.first_group == 3)
             {
@@ -633,7 +669,7 @@ impl Scanner<'_> {
             let unit =
                 is_unit(c) || (c == ' ' && char_at(text, next).is_some_and(|(u, _)| is_unit(u)));
             if unit
-                || c == '/'
+                || (c == '/' && (short || path_like(char_at(text, next))))
                 || c == '%'
                 || (c == ':' && digit_at(next))
                 || (c == ',' && three_digits)
@@ -686,7 +722,6 @@ fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kin
     let by_context = Reason::Context(word);
     match cue {
         Some(Cue::Qq) if !plus && is_qq(d) => return Some((Kind::Qq, by_context)),
-        Some(Cue::Bank) if !plus && is_bank_length(d) => return Some((Kind::Bank, by_context)),
         Some(Cue::Alipay) if !plus && is_alipay_user_id(d) => {
             return Some((Kind::Alipay, by_context));
         }
@@ -721,8 +756,13 @@ fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kin
     } else {
         None
     };
+    // A phone shape beats a bank word: `开户行：中国银行，有疑问打 0755 8888 9999` names a
+    // landline, and no card starts with a trunk `0` or `+`.
     if let Some(shape) = shape {
         return Some((Kind::Phone, Reason::Shape(shape)));
+    }
+    if cue == Some(Cue::Bank) && is_bank_length(d) {
+        return Some((Kind::Bank, by_context));
     }
     if cue == Some(Cue::Code) || plus {
         return None;
@@ -774,7 +814,9 @@ mod tests {
     fn guards_reject_amounts_times_and_dates() {
         assert!(scan_text("转账13800138000元").is_empty());
         assert!(scan_text("¥13800138000").is_empty());
-        assert!(scan_text("2024/13800138000").is_empty());
+        assert!(scan_text("abc/13800138000").is_empty());
+        assert!(scan_text("QQ 12345/6").is_empty());
+        assert_eq!(scan_text("13800138000/13900139000").len(), 2);
         assert!(scan_text("12:13800138000").is_empty());
         assert!(scan_text("余额 6222021234567890123").is_empty());
     }
