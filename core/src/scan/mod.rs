@@ -74,7 +74,7 @@ mod rules;
 
 use crate::identifier::{self, Identifier};
 use crate::kind::Kind;
-use cues::Cue;
+use cues::{Cue, Cues};
 use std::fmt;
 use std::ops::Range;
 
@@ -159,14 +159,14 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
     scanner.found
 }
 
-/// Folds a character as identifiers are read: full-width forms to ASCII, the ideographic and
-/// no-break spaces to a space, Unicode dashes to `-`.
+/// Folds a character as the scanner reads it: [`identifier::fold_char`] (full-width forms to
+/// ASCII, the ideographic space to a space), plus the no-break space to a space and Unicode
+/// dashes to `-`.
 pub(crate) fn fold(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' => ' ',
+    match identifier::fold_char(c) {
+        '\u{00A0}' => ' ',
         '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-        _ => c,
+        c => c,
     }
 }
 
@@ -411,7 +411,7 @@ impl Scanner<'_> {
         if !valid {
             return domain_end;
         }
-        let cue = cues::cue_before(text, floor, start);
+        let cue = cues::cues_before(text, floor, start).nearest();
         let qq_mail = domain.eq_ignore_ascii_case("qq.com")
             && local.bytes().all(|b| b.is_ascii_digit())
             && rules::is_qq(local.as_bytes());
@@ -563,7 +563,7 @@ impl Scanner<'_> {
                 i += 1;
                 continue;
             }
-            let cue = cues::cue_before(self.text, floor, first.lead);
+            let cue = cues::cues_before(self.text, floor, first.lead);
             let mut matched = None;
             for j in (i..n).rev() {
                 if let Some(found) = self.stretch(i, j, cue) {
@@ -582,12 +582,7 @@ impl Scanner<'_> {
     }
 
     /// Whether chunks `i..=j` of the run form an identifier: its kind, span and reason.
-    fn stretch(
-        &self,
-        i: usize,
-        j: usize,
-        cue: Option<(Cue, &'static str)>,
-    ) -> Option<(Kind, Range<usize>, Reason)> {
+    fn stretch(&self, i: usize, j: usize, cue: Cues) -> Option<(Kind, Range<usize>, Reason)> {
         let text = self.text;
         let chunks = &self.run.chunks[i..=j];
         let first = chunks.first()?;
@@ -707,34 +702,39 @@ impl Chunk {
     }
 }
 
-/// The kind of the digits `d` (with a leading `+` when `plus`) given the context word before
-/// them, and the reason; `None` when they are no identifier.
-fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kind, Reason)> {
+/// The kind of the digits `d` (with a leading `+` when `plus`) given the context words before
+/// them (nearest first), and the reason; `None` when they are no identifier. The order of the
+/// rules is the table in the module docs.
+fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     use rules::*;
     if d.is_empty() {
         return None;
     }
-    let (cue, word) = match cue {
-        Some((Cue::Reference, _)) => return None,
-        Some((c, w)) => (Some(c), w),
-        None => (None, ""),
-    };
-    let by_context = Reason::Context(word);
-    match cue {
-        Some(Cue::Qq) if !plus && is_qq(d) => return Some((Kind::Qq, by_context)),
-        Some(Cue::Alipay) if !plus && is_alipay_user_id(d) => {
-            return Some((Kind::Alipay, by_context));
+    let nearest = cues.nearest().map(|(c, _)| c);
+    if nearest == Some(Cue::Reference) {
+        return None;
+    }
+    // Words that decide before the shape rules. Several words may precede a number
+    // (`QQ/微信：12345678`): the nearest one that fits the digits decides.
+    for (cue, word) in cues.iter() {
+        let fits = match cue {
+            Cue::Qq => !plus && is_qq(d),
+            Cue::Alipay => {
+                (!plus && is_alipay_user_id(d))
+                    || is_international(d, plus)
+                    || (!plus && (is_mobile(d) || is_dressed_mobile(d)))
+            }
+            Cue::Phone => !plus && is_short_number(d),
+            Cue::Bank | Cue::Code | Cue::Reference => false,
+        };
+        if fits {
+            let kind = match cue {
+                Cue::Qq => Kind::Qq,
+                Cue::Alipay => Kind::Alipay,
+                _ => Kind::Phone,
+            };
+            return Some((kind, Reason::Context(word)));
         }
-        Some(Cue::Alipay)
-            if (plus && is_international(d, true))
-                || is_mobile(d)
-                || is_dressed_mobile(d)
-                || is_international(d, false) =>
-        {
-            return Some((Kind::Alipay, by_context));
-        }
-        Some(Cue::Phone) if !plus && is_short_number(d) => return Some((Kind::Phone, by_context)),
-        _ => {}
     }
     let national = match d {
         [b'8', b'6', rest @ ..] if plus => Some(rest),
@@ -761,10 +761,12 @@ fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kin
     if let Some(shape) = shape {
         return Some((Kind::Phone, Reason::Shape(shape)));
     }
-    if cue == Some(Cue::Bank) && is_bank_length(d) {
-        return Some((Kind::Bank, by_context));
+    if let Some((_, word)) = cues.iter().find(|(c, _)| *c == Cue::Bank)
+        && is_bank_length(d)
+    {
+        return Some((Kind::Bank, Reason::Context(word)));
     }
-    if cue == Some(Cue::Code) || plus {
+    if nearest == Some(Cue::Code) || plus {
         return None;
     }
     if is_likely_card(d) {
@@ -819,6 +821,21 @@ mod tests {
         assert_eq!(scan_text("13800138000/13900139000").len(), 2);
         assert!(scan_text("12:13800138000").is_empty());
         assert!(scan_text("余额 6222021234567890123").is_empty());
+    }
+
+    #[test]
+    fn the_nearest_word_that_fits_decides() {
+        // 微信 is nearer but eight digits are no phone; QQ fits.
+        assert_eq!(kinds("加QQ/微信：12345678"), [(Kind::Qq, "12345678")]);
+        assert_eq!(kinds("QQ号码：12345678"), [(Kind::Qq, "12345678")]);
+        // The longest word at a position: 会员卡号 is a membership number, not 卡号.
+        assert_eq!(kinds("会员卡号 12345678901234"), []);
+        assert_eq!(
+            kinds("转到我的工行卡 123456789012"),
+            [(Kind::Bank, "123456789012")]
+        );
+        // The sender tag names the sender; it does not label the code after it.
+        assert_eq!(kinds("【QQ】123456是你的验证码"), []);
     }
 
     #[test]
