@@ -190,7 +190,8 @@ fn chinese(
     let Some(first) = nsn.bytes().next() else {
         return Err(NormalizeError::TooShort {
             kind: Kind::Phone,
-            min: offset + if after_trunk { 9 } else { 3 },
+            // After a trunk 0: a 3-digit area code and 7 digits at least; after +86: 110.
+            min: offset + if after_trunk { 10 } else { 3 },
             found: total,
         });
     };
@@ -570,7 +571,7 @@ pub(crate) fn normalize_prefix(raw: &str) -> Result<String, NormalizeError> {
         if national.len() > 11 {
             return Err(too_long(12));
         }
-        chinese_prefix_shape(national)?;
+        chinese_prefix_shape(national, true)?;
         return Ok(format!("+86{national}"));
     }
     if s.starts_with('1') {
@@ -607,7 +608,10 @@ fn international_prefix(rest: &str) -> Result<String, NormalizeError> {
         });
     }
     if let Some(national) = rest.strip_prefix("86") {
-        let national = national.strip_prefix('0').unwrap_or(national);
+        let (national, after_trunk) = match national.strip_prefix('0') {
+            Some(n) => (n, true),
+            None => (national, false),
+        };
         if national.len() > 11 {
             return Err(NormalizeError::TooLong {
                 kind: Kind::Phone,
@@ -615,7 +619,7 @@ fn international_prefix(rest: &str) -> Result<String, NormalizeError> {
                 found: national.len() + 2,
             });
         }
-        chinese_prefix_shape(national)?;
+        chinese_prefix_shape(national, after_trunk)?;
         return Ok(format!("+86{national}"));
     }
     if rest.len() > E164_MAX_DIGITS {
@@ -636,13 +640,19 @@ fn international_prefix(rest: &str) -> Result<String, NormalizeError> {
     Ok(format!("+{rest}"))
 }
 
-/// Checks that a Chinese national prefix (after `+86` and any trunk `0`) can begin a number.
-fn chinese_prefix_shape(national: &str) -> Result<(), NormalizeError> {
+/// Checks that a Chinese national prefix (after `+86` and any trunk `0`) can begin a number:
+/// `1` must continue as Beijing (`10`) or an allocated mobile range, `0` cannot follow.
+/// `after_trunk`: the prefix was written with a trunk `0`, so the user meant an area code.
+fn chinese_prefix_shape(national: &str, after_trunk: bool) -> Result<(), NormalizeError> {
+    let wrong_one = if after_trunk {
+        NormalizeError::UnknownAreaCode
+    } else {
+        NormalizeError::UnknownMobilePrefix
+    };
     match national.as_bytes() {
-        [] | [b'1'] | [b'1', b'0', ..] => Ok(()),
+        [] | [b'1'] | [b'1', b'0', ..] | [b'1', b'3'..=b'9'] => Ok(()),
         [b'0', ..] => Err(NormalizeError::UnknownAreaCode),
-        [b'1', _] => Ok(()),
-        [b'1', ..] if !is_mobile_prefix(national) => Err(NormalizeError::UnknownMobilePrefix),
+        [b'1', ..] if !is_mobile_prefix(national) => Err(wrong_one),
         _ => Ok(()),
     }
 }
