@@ -312,8 +312,22 @@ fn is_amount_lead(c: char) -> bool {
 impl Scanner<'_> {
     fn scan(&mut self) {
         let text = self.text;
+        let bytes = text.as_bytes();
         let mut pos = 0;
-        while let Some((c, len)) = char_at(text, pos) {
+        while let Some(&b) = bytes.get(pos) {
+            // Fast path over Chinese text: a character outside ASCII only matters when it is a
+            // full-width form (U+FF01..U+FF5E, UTF-8 lead byte 0xEF).
+            if b >= 0xC0 && b != 0xEF {
+                pos += match b {
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    _ => 4,
+                };
+                continue;
+            }
+            let Some((c, len)) = char_at(text, pos) else {
+                break;
+            };
             if c.is_ascii_alphabetic() {
                 pos = self.letters(pos);
             } else if c.is_ascii_digit() || self.opens_number(pos, c, len) {
@@ -563,10 +577,12 @@ impl Scanner<'_> {
                 i += 1;
                 continue;
             }
-            let cue = cues::cues_before(self.text, floor, first.lead);
+            // Looked up once per start, and only when a stretch passes the guards.
+            let mut cue = None;
             let mut matched = None;
             for j in (i..n).rev() {
-                if let Some(found) = self.stretch(i, j, cue) {
+                let lookup = || cues::cues_before(self.text, floor, first.lead);
+                if let Some(found) = self.stretch(i, j, &mut cue, lookup) {
                     matched = Some((j, found));
                     break;
                 }
@@ -582,7 +598,14 @@ impl Scanner<'_> {
     }
 
     /// Whether chunks `i..=j` of the run form an identifier: its kind, span and reason.
-    fn stretch(&self, i: usize, j: usize, cue: Cues) -> Option<(Kind, Range<usize>, Reason)> {
+    /// `cue` caches the context words before chunk `i` (looked up with `lookup` on first need).
+    fn stretch(
+        &self,
+        i: usize,
+        j: usize,
+        cue: &mut Option<Cues>,
+        lookup: impl FnOnce() -> Cues,
+    ) -> Option<(Kind, Range<usize>, Reason)> {
         let text = self.text;
         let chunks = &self.run.chunks[i..=j];
         let first = chunks.first()?;
@@ -608,7 +631,7 @@ impl Scanner<'_> {
         }
         let d = &buf[..len];
         let plus = first.plus;
-        let (kind, reason) = decide(d, plus, cue)?;
+        let (kind, reason) = decide(d, plus, *cue.get_or_insert_with(lookup))?;
         // Spaced groups must look like one number written in groups, not two numbers side by
         // side: groups next to a space are short (at most 6 digits, or the 11 digits of a
         // mobile after a prefix such as `+86` or `17951`).
