@@ -23,8 +23,9 @@ pub(crate) enum Cue {
     Alipay,
     /// A phone number follows (also short and service numbers).
     Phone,
-    /// A one-time code or a partial number follows (verification code, last four digits): only
-    /// a number whose shape alone makes it a phone is still reported.
+    /// A one-time code, a partial number or a parcel's tracking number follows (verification
+    /// code, last four digits, 快递): only a number whose shape alone makes it a phone is still
+    /// reported.
     Code,
     /// A reference number follows (order, tracking, ID card, case number, an amount): nothing
     /// after it is reported.
@@ -130,14 +131,15 @@ const WORDS: &[(&str, Cue)] = &[
     ("末四位", Cue::Code),
     ("后四位", Cue::Code),
     ("code", Cue::Code),
+    // Parcels: what follows is usually a tracking number, but a courier's mobile is a phone.
+    ("快递", Cue::Code),
+    ("包裹", Cue::Code),
+    ("物流", Cue::Code),
     // Reference numbers and amounts
     ("订单", Cue::Reference),
     ("订单号", Cue::Reference),
     ("单号", Cue::Reference),
     ("运单", Cue::Reference),
-    ("快递", Cue::Reference),
-    ("包裹", Cue::Reference),
-    ("物流", Cue::Reference),
     ("身份证", Cue::Reference),
     ("身份证号", Cue::Reference),
     ("身份证号码", Cue::Reference),
@@ -231,9 +233,23 @@ pub(crate) const MAX_CUES: usize = 4;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Cues {
     found: [Option<(Cue, &'static str)>; MAX_CUES],
+    inherited: bool,
 }
 
 impl Cues {
+    /// The same words, marked as inherited from the previous number of a list.
+    pub(crate) fn inherited(self) -> Cues {
+        Cues {
+            inherited: true,
+            ..self
+        }
+    }
+
+    /// Whether these words label the previous number of a list, not this one directly.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.inherited
+    }
+
     /// The words found, nearest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Cue, &'static str)> + '_ {
         self.found.iter().map_while(|c| *c)

@@ -34,7 +34,11 @@
 //!    ambiguous digits. Each word gives a *cue*: QQ (`QQ`, `扣扣`, `企鹅`, `Q号`), bank (`卡号`,
 //!    `账号`, `户名`, `开户行`, `转账`, `汇款`, `打款`…), Alipay (`支付宝`), phone (`电话`,
 //!    `客服`, `回电`, `致电`, `热线`, `联系`, `拨打`, `微信`…), code (`验证码`, `取件码`,
-//!    `尾号`…) or reference (`订单号`, `单号`, `快递`, `身份证`, `编号`, `余额`, `金额`…).
+//!    `尾号`, `快递`…) or reference (`订单号`, `单号`, `身份证`, `编号`, `余额`, `金额`…).
+//!    Several words may precede a number (`QQ/微信：12345678`): the nearest that fits the
+//!    digits decides; a code or reference word ends the search. A number listed right after a
+//!    number that a word decided (`QQ：12345678、87654321`, `卡号：…/…`) shares that word,
+//!    except that a listed mobile stays a phone after a QQ word.
 //! 4. **Decision**, first rule that applies:
 //!
 //!    | rule | gives |
@@ -44,7 +48,7 @@
 //!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
 //!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
 //!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
-//!    | bank cue, 12–30 digits | bank (a phone shape above wins: no card starts with `0` or `+`) |
+//!    | bank cue, 12–30 digits (at most 19 when written in spaced groups) | bank (a phone shape above wins: no card starts with `0` or `+`) |
 //!    | code cue | nothing more |
 //!    | shape: Luhn-valid 16–19 digits starting `62`, `4` or `5`, not a resident ID number | bank |
 //!    | shape: `2088` + 12 digits | Alipay user id |
@@ -154,6 +158,7 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
         found: Vec::new(),
         floor: 0,
         run: Run::default(),
+        list: None,
     };
     scanner.scan();
     scanner.found
@@ -213,6 +218,9 @@ struct Scanner<'t> {
     /// Context never reaches back before this byte (end of the last number, link or e-mail).
     floor: usize,
     run: Run,
+    /// End of the last finding a context word decided, and those words: a number listed right
+    /// after it (`QQ：12345678、87654321`) shares its label.
+    list: Option<(usize, Cues)>,
 }
 
 /// Decodes the character at byte `pos` of `text`, folded, with its byte length.
@@ -302,6 +310,26 @@ fn is_unit(c: char) -> bool {
 /// (`abc/123`, `//123`) rather than a list of numbers (`13800138000/13900139000`).
 fn path_like(beyond: Option<(char, usize)>) -> bool {
     beyond.is_some_and(|(c, _)| c.is_ascii_alphabetic() || c == '/')
+}
+
+/// Whether `text[end..start]` is only a list separator between two numbers (`、`, `，`, `/`,
+/// `或`, `和`, `及`, `;`, with optional spaces): at least one mark, at most 3 characters.
+fn listed_after(text: &str, end: usize, start: usize) -> bool {
+    let Some(between) = text.get(end..start) else {
+        return false;
+    };
+    let mut marks = 0;
+    for (k, c) in between.chars().map(fold).enumerate() {
+        match c {
+            '、' | ',' | '/' | '或' | '和' | '及' | ';' => marks += 1,
+            ' ' => {}
+            _ => return false,
+        }
+        if k >= 3 {
+            return false;
+        }
+    }
+    marks > 0
 }
 
 /// A currency sign or ordinal right before a number.
@@ -581,7 +609,18 @@ impl Scanner<'_> {
             let mut cue = None;
             let mut matched = None;
             for j in (i..n).rev() {
-                let lookup = || cues::cues_before(self.text, floor, first.lead);
+                let lookup = || {
+                    let own = cues::cues_before(self.text, floor, first.lead);
+                    match self.list {
+                        Some((end, label))
+                            if own.nearest().is_none()
+                                && listed_after(self.text, end, first.lead) =>
+                        {
+                            label.inherited()
+                        }
+                        _ => own,
+                    }
+                };
                 if let Some(found) = self.stretch(i, j, &mut cue, lookup) {
                     matched = Some((j, found));
                     break;
@@ -589,6 +628,9 @@ impl Scanner<'_> {
             }
             match matched {
                 Some((j, (kind, span, reason))) => {
+                    if let (Reason::Context(_), Some(label)) = (reason, cue) {
+                        self.list = Some((span.end, label));
+                    }
                     self.push(kind, span, reason);
                     i = j + 1;
                 }
@@ -648,7 +690,9 @@ impl Scanner<'_> {
                 .enumerate()
                 .skip(1)
                 .all(|(k, c)| c.first_group >= 3 || (k == 1 && first.plus));
-            if !inner_ok || !later_ok || last.first_group > last_max {
+            // Spaced card numbers have at most 19 digits; more is two numbers side by side.
+            let bank_ok = kind != Kind::Bank || d.len() <= 19;
+            if !inner_ok || !later_ok || !bank_ok || last.first_group > last_max {
                 return None;
             }
         }
@@ -741,7 +785,8 @@ fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     // (`QQ/微信：12345678`): the nearest one that fits the digits decides.
     for (cue, word) in cues.iter() {
         let fits = match cue {
-            Cue::Qq => !plus && is_qq(d),
+            // A listed number with a mobile's shape is a phone, even after a QQ label.
+            Cue::Qq => !plus && is_qq(d) && !(cues.is_inherited() && is_mobile(d)),
             Cue::Alipay => {
                 (!plus && is_alipay_user_id(d))
                     || is_international(d, plus)
@@ -859,6 +904,33 @@ mod tests {
         );
         // The sender tag names the sender; it does not label the code after it.
         assert_eq!(kinds("【QQ】123456是你的验证码"), []);
+    }
+
+    #[test]
+    fn listed_numbers_share_their_label() {
+        assert_eq!(
+            kinds("客服QQ：12345678、87654321"),
+            [(Kind::Qq, "12345678"), (Kind::Qq, "87654321")]
+        );
+        // A listed mobile is a phone even after a QQ label; a space is no list mark.
+        assert_eq!(
+            kinds("QQ：12345678，13800138000"),
+            [(Kind::Qq, "12345678"), (Kind::Phone, "13800138000")]
+        );
+        assert_eq!(kinds("QQ 12345678 87654321"), [(Kind::Qq, "12345678")]);
+        // Nothing is inherited from a label that decided nothing.
+        assert_eq!(kinds("验证码 1234、56789"), []);
+    }
+
+    #[test]
+    fn spaced_bank_groups_stop_at_19_digits() {
+        assert_eq!(
+            kinds("卡号 6222 0212 3456 7890 123 138 0013 8000"),
+            [
+                (Kind::Bank, "6222 0212 3456 7890 123"),
+                (Kind::Phone, "138 0013 8000")
+            ]
+        );
     }
 
     #[test]
