@@ -255,55 +255,13 @@ fn is_glued_label(word: &str) -> bool {
     })
 }
 
-/// A unit or counter right after a number: it is an amount, a date, a duration, a count.
+/// Units and counters: right after a number they make it an amount, a date, a duration or a
+/// count (`5000元`, `3天`, `20%`, `2号楼`).
+const UNITS: &str =
+    "元块角万千百亿%‰年月日号时点分秒天周岁个次倍折期楼层室栋件条笔张份位人斤克米度箱台套股单";
+
 fn is_unit(c: char) -> bool {
-    matches!(
-        c,
-        '元' | '块'
-            | '角'
-            | '万'
-            | '千'
-            | '百'
-            | '亿'
-            | '%'
-            | '‰'
-            | '年'
-            | '月'
-            | '日'
-            | '号'
-            | '时'
-            | '点'
-            | '分'
-            | '秒'
-            | '天'
-            | '周'
-            | '岁'
-            | '个'
-            | '次'
-            | '倍'
-            | '折'
-            | '期'
-            | '楼'
-            | '层'
-            | '室'
-            | '栋'
-            | '件'
-            | '条'
-            | '笔'
-            | '张'
-            | '份'
-            | '位'
-            | '人'
-            | '斤'
-            | '克'
-            | '米'
-            | '度'
-            | '箱'
-            | '台'
-            | '套'
-            | '股'
-            | '单'
-    )
+    UNITS.contains(c)
 }
 
 /// Whether the character on the far side of a `/` next to a number makes it part of a path
