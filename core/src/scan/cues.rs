@@ -80,6 +80,12 @@ const WORDS: &[(&str, Cue)] = &[
     ("转入", Cue::Bank),
     ("存入", Cue::Bank),
     ("收款", Cue::Bank),
+    ("汇至", Cue::Bank),
+    ("汇到", Cue::Bank),
+    ("转至", Cue::Bank),
+    ("转到", Cue::Bank),
+    ("打到", Cue::Bank),
+    ("打入", Cue::Bank),
     ("对公", Cue::Bank),
     // Alipay
     ("支付宝", Cue::Alipay),
@@ -111,6 +117,9 @@ const WORDS: &[(&str, Cue)] = &[
     ("详询", Cue::Phone),
     ("微信", Cue::Phone),
     ("微信号码", Cue::Phone),
+    // Homophones used to slip past keyword filters.
+    ("薇信", Cue::Phone),
+    ("威信", Cue::Phone),
     ("vx", Cue::Phone),
     ("wx", Cue::Phone),
     ("tel", Cue::Phone),

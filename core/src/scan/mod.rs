@@ -48,10 +48,10 @@
 //!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
 //!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
 //!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
+//!    | shape: `2088` + 12 digits, unless a code word is nearest | Alipay user id (no card starts with `2088`) |
 //!    | bank cue, 12–30 digits (at most 19 when written in spaced groups) | bank (a phone shape above wins: no card starts with `0` or `+`) |
 //!    | code cue | nothing more |
 //!    | shape: Luhn-valid 16–19 digits starting `62`, `4` or `5`, not a resident ID number | bank |
-//!    | shape: `2088` + 12 digits | Alipay user id |
 //!
 //! 5. **Guards.** A stretch right after a currency sign (`¥5000`) or `第`, or right before a
 //!    unit (`5000元`, `3 天`, `20%`), next to `:` between digits (times), inside a
@@ -366,9 +366,11 @@ impl Scanner<'_> {
             // `QQ12345678`: the label stays visible to the context lookup of the digits.
             return word_end;
         }
-        let code_end = self.take_while(start, is_word_char);
+        let mut code_end = self.take_while(start, is_word_char);
         if code_end > word_end {
-            // Letters and digits mixed: a tracking number, a product code, a plate.
+            // Letters and digits mixed: a tracking number, a product code, a plate, a version
+            // (`v2.13.800138000`): skip it whole, dotted and dashed parts included.
+            code_end = self.take_while(start, |c| is_word_char(c) || c == '.' || c == '-');
             self.flush_run();
             self.floor = code_end;
         }
@@ -787,6 +789,10 @@ fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     if let Some(shape) = shape {
         return Some((Kind::Phone, Reason::Shape(shape)));
     }
+    // `2088` + 12 digits is Alipay's own user-id range; no card number starts that way.
+    if nearest != Some(Cue::Code) && !plus && is_alipay_user_id(d) {
+        return Some((Kind::Alipay, Reason::Shape(Shape::AlipayUserId)));
+    }
     if let Some((_, word)) = cues.iter().find(|(c, _)| *c == Cue::Bank)
         && is_bank_length(d)
     {
@@ -797,9 +803,6 @@ fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     }
     if is_likely_card(d) {
         return Some((Kind::Bank, Reason::Shape(Shape::LuhnCard)));
-    }
-    if is_alipay_user_id(d) {
-        return Some((Kind::Alipay, Reason::Shape(Shape::AlipayUserId)));
     }
     None
 }
@@ -904,5 +907,7 @@ mod tests {
         assert!(scan_text("详见 http://t.example.cn/13800138000 ").is_empty());
         assert!(scan_text("点击 t.cn/13800138000").is_empty());
         assert!(scan_text("单号SF13800138000").is_empty());
+        assert!(scan_text("版本号 v2.13.800138000").is_empty());
+        assert_eq!(kinds("Tel-13800138000"), [(Kind::Phone, "13800138000")]);
     }
 }
