@@ -94,8 +94,8 @@ fn landline_national() -> impl Strategy<Value = String> {
         2u8..10,
         prop_oneof![digits(6), digits(7)],
     )
-        .prop_filter("not 400/800", |(a, b, _, _)| {
-            !matches!(a * 100 + b, 400 | 800)
+        .prop_filter("not 400/800/950", |(a, b, _, _)| {
+            !matches!(a * 100 + b, 400 | 800 | 950)
         })
         .prop_map(|(a, b, first, rest)| format!("{}{first}{rest}", a * 100 + b));
     prop_oneof![two, three]

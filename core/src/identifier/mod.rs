@@ -47,8 +47,8 @@ use crate::key::Key;
 use crate::kind::Kind;
 
 /// The longest input, in characters, that normalization reads. Longer input is rejected with
-/// [`NormalizeError::TooLong`] before any work proportional to its length is done beyond this
-/// bound, so hostile input cannot cost more than a few hundred character steps.
+/// [`NormalizeError::InputTooLong`] after reading at most this many characters, so hostile
+/// input cannot cost more than a few hundred character steps.
 pub const MAX_INPUT_CHARS: usize = 320;
 
 /// A normalized identifier: a kind and its canonical ASCII form.
@@ -172,8 +172,8 @@ pub enum NormalizeError {
         kind: Kind,
         /// The maximum for the format recognised so far.
         max: usize,
-        /// How many digits were found (counting stops at the first one past the maximum
-        /// for very long input).
+        /// How many digits were found (on very long input, counting stops at 41: more
+        /// digits than any identifier has).
         found: usize,
     },
     /// The input has more than [`MAX_INPUT_CHARS`] characters: no identifier is that long,
@@ -369,6 +369,17 @@ pub(crate) struct Digits {
 /// More digits than any identifier has; inputs with more are rejected while cleaning.
 pub(crate) const MAX_DIGITS: usize = 40;
 
+/// The most digits any accepted identifier of `kind` has, for errors on very long input.
+fn most_digits(kind: Kind) -> usize {
+    match kind {
+        // An IP-dial prefix, `00` and a 15-digit E.164 number; 106 SMS ports have at most 20.
+        Kind::Phone => 5 + 2 + phone::E164_MAX_DIGITS,
+        Kind::Bank => bank::MAX_DIGITS,
+        Kind::Qq => qq::MAX_DIGITS,
+        Kind::Alipay => alipay::USER_ID_DIGITS,
+    }
+}
+
 /// Strips separators and folds full-width forms; keeps digits and (if `allow_plus`) one
 /// leading `+`. `trailing_star`: a single `*` is allowed as the last non-separator character
 /// (prefix rules) and reported in the result.
@@ -401,7 +412,7 @@ pub(crate) fn clean_digits(
                 if digits.len() >= MAX_DIGITS {
                     return Err(NormalizeError::TooLong {
                         kind,
-                        max: MAX_DIGITS,
+                        max: most_digits(kind),
                         found: digits.len() + 1,
                     });
                 }
@@ -466,11 +477,23 @@ mod tests {
 
     #[test]
     fn clean_digits_bounds_work_on_long_input() {
-        let long = "1".repeat(10_000);
-        assert!(matches!(
+        let long = "1".repeat(300);
+        assert_eq!(
             clean_digits(Kind::Bank, &long, false, false),
-            Err(NormalizeError::TooLong { .. })
-        ));
+            Err(NormalizeError::TooLong {
+                kind: Kind::Bank,
+                max: bank::MAX_DIGITS,
+                found: MAX_DIGITS + 1
+            })
+        );
+        assert_eq!(
+            normalize(Kind::Phone, &"1".repeat(10_000)),
+            Err(NormalizeError::TooLong {
+                kind: Kind::Phone,
+                max: 22,
+                found: 41
+            })
+        );
         let spaces = " ".repeat(10_000);
         assert_eq!(
             clean_digits(Kind::Bank, &spaces, false, false),
