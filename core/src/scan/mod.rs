@@ -236,12 +236,21 @@ struct Scanner<'t> {
 
 /// Decodes the character at byte `pos` of `text`, folded, with its byte length.
 fn char_at(text: &str, pos: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(pos)?;
+    if b.is_ascii() {
+        // ASCII folds to itself; this is the hot path inside numbers and words.
+        return Some((char::from(b), 1));
+    }
     let c = text.get(pos..)?.chars().next()?;
     Some((fold(c), c.len_utf8()))
 }
 
 /// The folded character ending at byte `pos`, with its byte length.
 fn char_before(text: &str, pos: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(pos.checked_sub(1)?)?;
+    if b.is_ascii() {
+        return Some((char::from(b), 1));
+    }
     let c = text.get(..pos)?.chars().next_back()?;
     Some((fold(c), c.len_utf8()))
 }
