@@ -38,7 +38,7 @@ fn assert_message_hides(raw: &str, err: &NormalizeError) -> Result<(), TestCaseE
 fn phone_like() -> impl Strategy<Value = String> {
     let chars = prop::sample::select(vec![
         '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1', '8', '6', '+', ' ', '-', '.',
-        '(', ')', '*', '@', 'a', '０', '１', '８', '６', '＋', '\u{3000}', '\u{202A}', '转',
+        '(', ')', '*', 'x', '@', 'a', '０', '１', '８', '６', '＋', '\u{3000}', '\u{202A}', '转',
     ]);
     prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
 }
@@ -101,8 +101,36 @@ fn landline_national() -> impl Strategy<Value = String> {
     prop_oneof![two, three]
 }
 
+/// Every string of up to 5 characters over a small alphabet that reaches the short-input
+/// corners (`+`, `00`, trunk `0`, `86`, wildcards, brackets): successes must be fixpoints.
+#[test]
+fn every_short_string_over_a_tricky_alphabet_is_handled() {
+    const ALPHABET: [char; 9] = ['+', '0', '1', '7', '8', '6', '*', '(', ' '];
+    let mut strings = vec![String::new()];
+    let mut frontier = vec![String::new()];
+    for _ in 0..5 {
+        frontier = frontier
+            .iter()
+            .flat_map(|s| ALPHABET.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        strings.extend(frontier.iter().cloned());
+    }
+    for raw in &strings {
+        for kind in Kind::ALL {
+            if let Ok(id) = normalize(kind, raw) {
+                let again = normalize(kind, id.canonical()).map(Identifier::into_canonical);
+                assert_eq!(again.as_deref(), Ok(id.canonical()), "{kind} {raw:?}");
+            }
+        }
+        if let Ok(p) = normalize_phone_prefix(raw) {
+            let again = normalize_phone_prefix(p.canonical()).map(Identifier::into_canonical);
+            assert_eq!(again.as_deref(), Ok(p.canonical()), "prefix {raw:?}");
+        }
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_unicode_never_panics_and_successes_are_fixpoints(raw in any::<String>()) {
@@ -186,13 +214,24 @@ proptest! {
     #[test]
     fn international_numbers_keep_their_country_code(
         cc in prop::sample::select(vec!["1", "7", "44", "63", "60", "66", "84", "95", "852", "853", "855", "856", "886", "971"]),
-        rest in (6usize..=12).prop_flat_map(digits),
+        first in 1u8..10,
+        rest in (5usize..=11).prop_flat_map(digits),
         zeros in any::<bool>(),
+        trunk in prop::sample::select(vec!["", "0", "(0)", " (0) "]),
     ) {
-        prop_assume!(cc.len() + rest.len() <= 15);
-        let raw = format!("{}{cc} {rest}", if zeros { "00" } else { "+" });
+        prop_assume!(cc.len() + 1 + rest.len() <= 15);
+        let raw = format!("{}{cc}{trunk} {first}{rest}", if zeros { "00" } else { "+" });
         let id = normalize(Kind::Phone, &raw).unwrap();
-        let expected = format!("+{cc}{rest}");
+        // A trunk 0 after the country code is not part of the E.164 number.
+        let expected = format!("+{cc}{first}{rest}");
+        prop_assert_eq!(id.canonical(), expected.as_str());
+        assert_fixpoint(Kind::Phone, &id)?;
+    }
+
+    #[test]
+    fn italian_numbers_keep_their_zero(rest in (6usize..=10).prop_flat_map(digits)) {
+        let id = normalize(Kind::Phone, &format!("+39 0{rest}")).unwrap();
+        let expected = format!("+390{rest}");
         prop_assert_eq!(id.canonical(), expected.as_str());
         assert_fixpoint(Kind::Phone, &id)?;
     }

@@ -206,6 +206,10 @@ pub enum NormalizeError {
         /// How many digits the input has.
         found: usize,
     },
+    /// An international number with two zeros after its country code: one trunk `0` is
+    /// dropped, but no national number starts with another.
+    #[error("the number after the country code starts with 00")]
+    DoubleTrunkZero,
     /// An international number whose country code is not assigned by the ITU.
     #[error("not an assigned international country code")]
     InvalidCountryCode,
@@ -276,8 +280,8 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// Normalizes a phone-number prefix rule such as `+86 170*` (a whole virtual-operator range).
 ///
 /// The result is stored with `EntryValue.prefix = true`: it flags every phone key that starts
-/// with it. Accepted forms (a trailing `*` is allowed and dropped; separators and full-width
-/// forms as for numbers):
+/// with it. Accepted forms (a trailing run of wildcards — `*`, `x`, `X`, as in `170*` or
+/// `170xxxxxxxx` — is allowed and dropped; separators and full-width forms as for numbers):
 ///
 /// | input | canonical | meaning |
 /// |---|---|---|
@@ -287,7 +291,7 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// | `0755`, `010 6` | `+86755`, `+86106` | bare area code with its trunk `0` (3+ digits with the `0`) |
 /// | `400`, `4001` | `+86400`, `+864001` | 400/800 ranges (3+ digits) |
 /// | `106`, `1069 0` | `106`, `10690` | SMS port ranges stay bare like the ports themselves |
-/// | `+63 917` | `+63917` | international: an assigned country code |
+/// | `+63 917`, `+44 (0)20` | `+63917`, `+4420` | international: an assigned country code; a trunk `0` after it is dropped as for numbers |
 ///
 /// Rejected: fewer than 2 digits after `+`, bare prefixes of other short numbers, bare local
 /// number prefixes without area code, IP-dial prefixes, and anything longer than a full number.
@@ -381,8 +385,8 @@ fn most_digits(kind: Kind) -> usize {
 }
 
 /// Strips separators and folds full-width forms; keeps digits and (if `allow_plus`) one
-/// leading `+`. `trailing_star`: a single `*` is allowed as the last non-separator character
-/// (prefix rules) and reported in the result.
+/// leading `+`. `allow_trailing_star`: a run of wildcards (`*`, `x`, `X`) may end the input
+/// (prefix rules such as `+86 170*` or `170xxxxxxxx`); whether one was seen is returned.
 pub(crate) fn clean_digits(
     kind: Kind,
     raw: &str,
@@ -403,8 +407,9 @@ pub(crate) fn clean_digits(
         if is_separator(c) {
             continue;
         }
-        if star {
-            // Nothing but separators may follow the `*` of a prefix rule.
+        let wildcard = matches!(c, '*' | 'x' | 'X');
+        if star && !wildcard {
+            // Only wildcards and separators may follow the first wildcard of a prefix rule.
             return Err(NormalizeError::InvalidCharacter { position });
         }
         match c {
@@ -420,7 +425,7 @@ pub(crate) fn clean_digits(
             }
             '+' if allow_plus && !seen_any => plus = true,
             '+' if allow_plus => return Err(NormalizeError::MisplacedPlus { position }),
-            '*' if allow_trailing_star && !digits.is_empty() => star = true,
+            '*' | 'x' | 'X' if allow_trailing_star && !digits.is_empty() => star = true,
             _ => return Err(NormalizeError::InvalidCharacter { position }),
         }
         seen_any = true;
@@ -473,6 +478,12 @@ mod tests {
             clean_digits(Kind::Phone, "17*0", true, true),
             Err(NormalizeError::InvalidCharacter { position: 3 })
         );
+        assert_eq!(
+            clean_digits(Kind::Phone, "17x", true, false),
+            Err(NormalizeError::InvalidCharacter { position: 2 })
+        );
+        let (d, star) = clean_digits(Kind::Phone, "170 x*X", true, true).unwrap();
+        assert_eq!((d.digits.as_str(), star), ("170", true));
     }
 
     #[test]

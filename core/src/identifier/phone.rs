@@ -17,7 +17,10 @@
 //! Separators (spaces, dashes, dots, brackets, invisible direction marks) are skipped and
 //! full-width forms folded ([`super::fold_char`]). Then, on the digits:
 //! 1. A leading `+`, or `00` (the international prefix dialled from China), starts an
-//!    international number. If its country code is 86 the rest is read as a Chinese national
+//!    international number; a `0` right after the country code (`+44 (0)20 …`,
+//!    `+44 020 …`) is the national trunk prefix, not dialled from abroad, and is dropped — except
+//!    for the countries whose numbers keep it ([`KEEPS_LEADING_ZERO`]: Italy and others). If
+//!    its country code is 86 the rest is read as a Chinese national
 //!    number (a trunk `0` after it, as in `+86 (0)10 …`, is dropped; caller-ID strings such as
 //!    `+86 95588` or `+86 10086` are short numbers). Any other country code must be assigned
 //!    by the ITU, and the whole number has at most 15 digits (E.164) and at least 7.
@@ -43,22 +46,24 @@
 //!
 //! # Why hand-written rules and not the `phonenumber` crate
 //! We measured `phonenumber` 0.3.10 (libphonenumber metadata 9.0.33, parsing with region CN)
-//! against these rules on the 218 phone cases of `core/testdata/identifiers.tsv`, in a scratch
+//! against these rules on the 236 phone cases of `core/testdata/identifiers.tsv`, in a scratch
 //! crate (x86_64, release builds, shared 2-core machine):
 //!
 //! | | these rules | `phonenumber` |
 //! |---|---|---|
-//! | cases right | 218 / 218 (they are our own tests) | 164 / 218; 169 after our full-width folding |
-//! | short and service numbers (110, 95588, 1069…, `+86 95588`) | 40 / 40 | 11 / 40: none of the 29 valid ones (it has no form for them) |
-//! | size of a stripped `opt-level="z"` LTO binary | +10 KiB over an empty one | +2.3 MiB more (regex engine and metadata) |
-//! | time per number (parse, validate, E.164 string) | 0.3–0.4 µs | 7.9 µs (0.65 ms through its own E.164 formatter) |
-//! | first call in a process | 2 µs | 230–335 ms (metadata load) |
+//! | cases right | 236 / 236 (they are our own tests) | 172 / 236; 177 after our full-width folding |
+//! | short and service numbers (110, 95588, 1069…, `+86 95588`) | 47 / 47 | 12 / 47: none of the 34 valid ones (it has no bare form for them) |
+//! | size of a stripped `opt-level="z"` LTO binary | +11 KiB over an empty one (21 KiB with all four kinds and prefix rules) | +2.3 MiB more (regex engine and metadata) |
+//! | time per number (parse, validate, E.164 string) | 0.2–0.4 µs | 6–12 µs (0.45–1 ms through its own E.164 formatter) |
+//! | first call in a process | 2 µs | 160–335 ms (metadata load) |
 //!
 //! It does handle `0086`, `86` without `+`, `0`-led mobiles and most IP-dial prefixes (not
 //! 10193), and it validates ranges more finely. But it also accepts what a blocklist must
 //! refuse (`138-0013-800O` becomes `…8006` by vanity-letter mapping; `tel:`, `#`, `,`, `/`
-//! are skipped; wrong-length landlines and local numbers starting with 0 pass), and it costs
-//! more than the whole rest of the mobile library. International numbers here are checked
+//! are skipped; wrong-length landlines and local numbers starting with 0 pass), and its size
+//! alone exceeds uniffi, SQLite, fst and ring together (1.5 MiB in the project's mobile
+//! baseline). It also reads 950 and 1010 lines as `+86…` numbers where our contract keeps the
+//! service-number family bare. International numbers here are checked
 //! only for an assigned country code and the E.164 length, which is what a blocklist needs.
 //!
 //! ```
@@ -177,28 +182,51 @@ fn international(rest: &str, offset: usize, total: usize) -> Result<PhoneNumber,
     if rest.starts_with('0') {
         return Err(NormalizeError::InvalidCountryCode);
     }
-    if rest.len() < INTERNATIONAL_MIN_DIGITS {
+    let Some(cc) = country_code_len(rest) else {
+        return Err(if rest.len() < 3 {
+            NormalizeError::TooShort {
+                kind: Kind::Phone,
+                min: offset + INTERNATIONAL_MIN_DIGITS,
+                found: total,
+            }
+        } else {
+            NormalizeError::InvalidCountryCode
+        });
+    };
+    let (code, national) = rest.split_at(cc);
+    let (national, offset) = match national.strip_prefix('0') {
+        Some(n) if !KEEPS_LEADING_ZERO.contains(&code) => (n, offset + 1),
+        _ => (national, offset),
+    };
+    if national.starts_with('0') && !KEEPS_LEADING_ZERO.contains(&code) {
+        return Err(NormalizeError::DoubleTrunkZero);
+    }
+    let digits = cc + national.len();
+    if digits < INTERNATIONAL_MIN_DIGITS {
         return Err(NormalizeError::TooShort {
             kind: Kind::Phone,
             min: offset + INTERNATIONAL_MIN_DIGITS,
             found: total,
         });
     }
-    if rest.len() > E164_MAX_DIGITS {
+    if digits > E164_MAX_DIGITS {
         return Err(NormalizeError::TooLong {
             kind: Kind::Phone,
             max: offset + E164_MAX_DIGITS,
             found: total,
         });
     }
-    if country_code_len(rest).is_none() {
-        return Err(NormalizeError::InvalidCountryCode);
-    }
     Ok(PhoneNumber {
-        canonical: format!("+{rest}"),
+        canonical: format!("+{code}{national}"),
         class: PhoneClass::International,
     })
 }
+
+/// Country codes whose E.164 numbers may start with `0` after the code, so a `0` there is kept:
+/// Italy (39), the Vatican (379), San Marino (378), Côte d'Ivoire (225), Gabon (241) and the
+/// Republic of the Congo (242). Everywhere else a `0` after the country code is the national
+/// trunk prefix written by habit (`+44 (0)20 …`) and is dropped.
+pub const KEEPS_LEADING_ZERO: [&str; 6] = ["39", "379", "378", "225", "241", "242"];
 
 /// A Chinese national number (after `+86`, `0086`, `86` or the trunk `0`). `after_trunk`: the
 /// number was dialled with a trunk `0`, so short numbers are excluded (nobody dials `095588`).
@@ -666,15 +694,33 @@ fn international_prefix(rest: &str) -> Result<String, NormalizeError> {
             found: rest.len(),
         });
     }
-    let known = country_code_len(rest).is_some()
-        || (rest.len() == 2
+    let Some(cc) = country_code_len(rest) else {
+        let start_of_a_code = rest.len() == 2
             && THREE_DIGIT_CODES
                 .iter()
-                .any(|cc| cc.to_string().starts_with(rest)));
-    if !known {
-        return Err(NormalizeError::InvalidCountryCode);
+                .any(|cc| cc.to_string().starts_with(rest));
+        return if start_of_a_code {
+            Ok(format!("+{rest}"))
+        } else {
+            Err(NormalizeError::InvalidCountryCode)
+        };
+    };
+    // The same trunk-zero rule as for numbers, so `+44 020` covers `+44 20 …`.
+    let (code, national) = rest.split_at(cc);
+    if KEEPS_LEADING_ZERO.contains(&code) {
+        return Ok(format!("+{rest}"));
     }
-    Ok(format!("+{rest}"))
+    let national = national.strip_prefix('0').unwrap_or(national);
+    if national.starts_with('0') {
+        return Err(NormalizeError::DoubleTrunkZero);
+    }
+    if code.len() + national.len() < 2 {
+        // `+70`: the 0 is a trunk prefix, which leaves a single digit after `+`.
+        return Err(NormalizeError::InvalidPrefix {
+            reason: "at least 2 digits are needed after + (a trunk 0 does not count)",
+        });
+    }
+    Ok(format!("+{code}{national}"))
 }
 
 /// Checks that a Chinese national prefix (after `+86` and any trunk `0`) can begin a number:
