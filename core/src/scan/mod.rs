@@ -24,7 +24,8 @@
 //!    identifiers. E-mail addresses are picked out. Letters glued to digits (`SF1234567890`,
 //!    `5G`) make a code, not a number — except a label such as `QQ12345678`. Everything else
 //!    that is digits becomes a *chunk*: digits with inner `-`, `.` or brackets
-//!    (`138-0013-8000`, `(0755)12345678`) and an optional leading `+`.
+//!    (`138-0013-8000`, `(0755)12345678`), single digits spaced one by one
+//!    (`1 3 8 0 0 1 3 8 0 0 0`, a filter evasion), and an optional leading `+`.
 //! 2. **Runs.** Chunks separated by exactly one space (`6222 0212 3456 7890 123`) form a run.
 //!    The scanner tries the longest stretch of chunks first and shrinks it until one is
 //!    recognised, then continues after it, so `QQ 12345678 13800138000` gives two findings.
@@ -243,6 +244,16 @@ fn char_at(text: &str, pos: usize) -> Option<(char, usize)> {
     }
     let c = text.get(pos..)?.chars().next()?;
     Some((fold(c), c.len_utf8()))
+}
+
+/// Whether exactly one digit starts at `pos` (the character after it is no digit).
+fn single_digit_at(text: &str, pos: usize) -> bool {
+    match char_at(text, pos) {
+        Some((d, len)) if d.is_ascii_digit() => {
+            !char_at(text, pos + len).is_some_and(|(n, _)| n.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// The folded character ending at byte `pos`, with its byte length.
@@ -545,8 +556,11 @@ impl Scanner<'_> {
                         chunk.paren_whole = true;
                     }
                 }
-                '-' | '.'
+                // `1 3 8 0 0 1 3 8 0 0 0`: digits spaced one by one (a filter evasion) are one
+                // chunk; a space only joins two single digits.
+                '-' | '.' | ' '
                     if !prev_sep
+                        && (c != ' ' || (group == 1 && single_digit_at(text, pos + len)))
                         && char_at(text, pos + len).is_some_and(|(d, _)| d.is_ascii_digit()) =>
                 {
                     groups += 1;
@@ -926,6 +940,20 @@ mod tests {
                 (Kind::Phone, "138 0013 8000")
             ]
         );
+    }
+
+    #[test]
+    fn digits_spaced_one_by_one_are_one_number() {
+        assert_eq!(
+            kinds("拨打 1 3 8 0 0 1 3 8 0 0 0 咨询"),
+            [(Kind::Phone, "1 3 8 0 0 1 3 8 0 0 0")]
+        );
+        assert_eq!(
+            kinds("加扣扣 1 2 3 4 5 6 7 8"),
+            [(Kind::Qq, "1 2 3 4 5 6 7 8")]
+        );
+        // Only single digits join this way.
+        assert_eq!(kinds("第 1 2 名，共 3 10 人"), []);
     }
 
     #[test]
