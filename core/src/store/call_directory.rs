@@ -118,7 +118,7 @@ pub struct PhoneNumbers {
 }
 
 /// Keys examined per batch.
-const BATCH_SCAN: usize = 16_384;
+const BATCH_SCAN: usize = 4_096;
 
 impl PhoneNumbers {
     pub(crate) fn new(view: Arc<View>) -> PhoneNumbers {

@@ -470,6 +470,12 @@ impl Store {
         self.load().check(id, direction)
     }
 
+    /// The verdict for a blocklist key (for callers that already hold keys, such as the sync
+    /// engine and tests). Same rules as [`Store::check`].
+    pub fn check_key(&self, key: &Key, direction: Direction) -> Verdict {
+        self.load().verdict_for_key(key.as_bytes(), direction)
+    }
+
     /// Normalizes `raw` as `kind`, then [`Store::check`]s it.
     pub fn check_raw(
         &self,
@@ -934,7 +940,11 @@ impl Store {
 
     fn set_protected(&self, id: &Identifier, protect: bool) -> Result<bool, StoreError> {
         let key = id.key().into_bytes();
-        if !protect && id.kind() == Kind::Phone && BUILTIN_PROTECTED.contains(&id.canonical()) {
+        let builtin = BUILTIN_PROTECTED.iter().any(|c| {
+            protected_key(c) == key
+                || normalize(Kind::Phone, c).is_ok_and(|b| b.key().as_bytes() == key.as_slice())
+        });
+        if !protect && builtin {
             return Err(StoreError::BuiltinProtected);
         }
         let mut w = self.writer()?;
@@ -1101,6 +1111,13 @@ fn load_user_lists(conn: &Connection) -> Result<HashMap<Vec<u8>, UserList>, Stor
 
 fn load_protected(conn: &Connection) -> Result<HashSet<Vec<u8>>, StoreError> {
     let mut out: HashSet<Vec<u8>> = BUILTIN_PROTECTED.iter().map(|c| protected_key(c)).collect();
+    // Also whatever form the normalizer gives these numbers, so a lookup of "110" is protected
+    // even if the canonical rules for short numbers ever change.
+    for c in BUILTIN_PROTECTED {
+        if let Ok(id) = normalize(Kind::Phone, c) {
+            out.insert(id.key().into_bytes());
+        }
+    }
     let mut stmt = conn.prepare("SELECT key FROM protected")?;
     let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
     for row in rows {
