@@ -34,7 +34,7 @@
 //! ## Precedence and policy
 //!
 //! protected numbers > user allow list > user block list > exact entry > prefix rule > nothing;
-//! the [`Policy`](crate::verdict::Policy) maps the result and the call direction to an action. The
+//! the [`Policy`] maps the result and the call direction to an action. The
 //! built-in protected numbers are [`BUILTIN_PROTECTED`]; an update can never block them.
 //!
 //! ```
@@ -677,23 +677,31 @@ impl Store {
         let entries = entries.into_iter().map(|(k, v)| (k.into_bytes(), v.pack()));
         let (base, lthash) = self.write_base(&mut w, entries, expected)?;
         let entries = base.len();
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute("DELETE FROM change_log", [])?;
-        let file_name = file_name_of(&base)?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
-             log_floor = ?3 WHERE id = 1",
-            params![
-                file_name,
-                next_base_id,
-                to_i64(list_version)?,
-                base.header().digest.0.to_vec()
-            ],
-        )?;
-        write_meta(&tx, meta)?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute("DELETE FROM change_log", [])?;
+            let file_name = file_name_of(&base)?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
+                 log_floor = ?3 WHERE id = 1",
+                params![
+                    file_name,
+                    next_base_id,
+                    to_i64(list_version)?,
+                    base.header().digest.0.to_vec()
+                ],
+            )?;
+            write_meta(&tx, meta)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            // Not live: the new file must not linger (the next open would remove it anyway).
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         w.log_floor = list_version;
         let cur = self.load_full_view();
         let old_path = cur.base.path().to_path_buf();
@@ -804,14 +812,21 @@ impl Store {
                     ),
                     e => e,
                 })?;
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
-            params![file_name_of(&base)?, next_base_id],
-        )?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
+                params![file_name_of(&base)?, next_base_id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         let old_path = cur.base.path().to_path_buf();
         let view = View {
             base: Arc::new(base),
