@@ -220,8 +220,9 @@ fn digest_hex<S: serde::Serializer>(d: &StateDigest, s: S) -> Result<S::Ok, S::E
 }
 
 /// A batch of changes checked and applied to an in-memory copy of the state, ready for
-/// [`Store::commit`]. Holds no lock and did no I/O.
-#[derive(Debug, Clone)]
+/// [`Store::commit`] on the same store. Holds no lock and did no I/O. Its `Debug` output shows
+/// counts and the digest, never keys.
+#[derive(Clone)]
 pub struct Staged {
     generation: u64,
     overlay: Overlay,
@@ -231,6 +232,16 @@ pub struct Staged {
     log: Vec<(Vec<u8>, Option<u64>)>,
     lthash: LtHash,
     entries: u64,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("changed", &self.log.len())
+            .field("entries", &self.entries)
+            .field("digest", &self.lthash.digest())
+            .finish()
+    }
 }
 
 impl Staged {
@@ -842,7 +853,9 @@ impl Store {
     }
 
     /// Runs [`Store::compact`] on a new thread (never the caller's). At most one background
-    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once.
+    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once. The
+    /// thread holds a handle to the store: the directory stays locked until it finishes, even if
+    /// every other handle is dropped.
     pub fn compact_in_background(&self) -> std::thread::JoinHandle<Result<(), StoreError>> {
         let store = self.clone();
         std::thread::spawn(move || {
