@@ -92,6 +92,10 @@ pub const DATABASE_FILE: &str = "state.sqlite";
 /// How many list versions back the change log reaches (older loads need a full reload).
 pub const CHANGE_LOG_VERSIONS: u64 = 64;
 
+/// A batch changing more keys than this is not logged: Call Directory loads from before it
+/// reload fully (a bulk import would otherwise double the database).
+pub const CHANGE_LOG_MAX_BATCH: usize = 50_000;
+
 /// Why a store operation failed. Messages never contain an identifier.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -615,15 +619,19 @@ impl Store {
             let tx = w.conn.transaction()?;
             write_overlay_rows(&tx, &staged.rows)?;
             let version = to_i64(list_version)?;
-            {
+            let new_floor = if staged.log.len() > CHANGE_LOG_MAX_BATCH {
+                // A bulk change: the Call Directory reloads fully; logging it would only bloat
+                // the database.
+                list_version
+            } else {
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO change_log (list_version, key, value) VALUES (?1, ?2, ?3)",
                 )?;
                 for (k, v) in &staged.log {
                     ins.execute(params![version, k, v.map(|v| v as i64)])?;
                 }
-            }
-            let new_floor = log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS));
+                log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS))
+            };
             tx.execute(
                 "DELETE FROM change_log WHERE list_version <= ?1",
                 params![to_i64(new_floor)?],
@@ -871,7 +879,8 @@ impl Store {
     /// Full integrity check against local damage or tampering: every byte of the base file
     /// (checksums), every entry (the digest recomputed from scratch over base + overlay), the
     /// overlay rows in SQLite against memory, the recorded digest, and SQLite's own
-    /// `quick_check`. Costs a full read: run it in the background.
+    /// `quick_check`. Costs a full read: run it in the background. Holds the write lock
+    /// meanwhile (writers wait; readers do not).
     pub fn verify(&self) -> Result<(), StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
@@ -1055,9 +1064,10 @@ impl Store {
 
     /// What changed for the Call Directory since `list_version` (the version its last load
     /// came from): an incremental list of updates, or [`CallDirectoryChanges::Reload`] when the
-    /// change log no longer reaches back that far (after a full snapshot, or more than
-    /// [`CHANGE_LOG_VERSIONS`] versions). User-list edits are not in the log: after one, the
-    /// app reloads its Call Directory fully.
+    /// change log no longer reaches back that far (after a full snapshot, a batch of more than
+    /// [`CHANGE_LOG_MAX_BATCH`] changes, or more than [`CHANGE_LOG_VERSIONS`] versions).
+    /// User-list edits are not in the log: after one, the app reloads its Call Directory fully.
+    /// Waits for a running write (it reads the log and the state together).
     pub fn changes_since(&self, list_version: u64) -> Result<CallDirectoryChanges, StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
