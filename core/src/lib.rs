@@ -30,5 +30,6 @@ pub mod entry;
 pub mod identifier;
 pub mod key;
 pub mod kind;
+pub mod release;
 pub mod scan;
 pub mod verdict;
