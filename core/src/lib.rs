@@ -32,4 +32,5 @@ pub mod key;
 pub mod kind;
 pub mod release;
 pub mod scan;
+pub mod sync;
 pub mod verdict;
