@@ -34,6 +34,6 @@
 pub mod bytes;
 pub mod keys;
 pub mod manifest;
-// pub mod publisher;
+pub mod publisher;
 pub mod signed;
 pub mod wire;
