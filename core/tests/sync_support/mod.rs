@@ -387,6 +387,9 @@ use fraudshield_core::sync::{SyncConfig, SyncError, SyncReport};
 use fraudshield_core::verdict::{Direction, Source};
 use std::collections::BTreeMap;
 
+/// Gives every world of a test binary its own content.
+static SEEDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Fixed "now" for tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
 
@@ -419,7 +422,7 @@ impl World {
             server,
             transport: HttpTransport::new().unwrap(),
             history: vec![BTreeMap::new()],
-            rng: Rng::new(n as u64 ^ 0x5eed),
+            rng: Rng::new(n as u64 ^ 0x5eed ^ SEEDS.fetch_add(1, Ordering::SeqCst) << 32),
         };
         let changes = initial_changes(&mut w.rng, n);
         w.publish(&changes);
@@ -518,4 +521,33 @@ pub fn assert_serves(store: &Store, history: &[BTreeMap<Key, EntryValue>], relea
             }
         }
     }
+}
+
+use fraudshield_core::release::manifest::Manifest;
+use fraudshield_core::release::signed::{Bundle, Envelope, PayloadType};
+
+/// Re-signs the bundle `bytes` after `edit`ing its manifest, with `signers`.
+pub fn resign(bytes: &[u8], edit: impl FnOnce(&mut Manifest), signers: &[&SigningKey]) -> Vec<u8> {
+    let mut bundle = Bundle::decode(bytes).unwrap();
+    let mut m = Manifest::decode(&bundle.manifest.payload).unwrap();
+    edit(&mut m);
+    bundle.manifest = Envelope::sign(PayloadType::Manifest, m.encode(), signers);
+    bundle.encode()
+}
+
+/// Serves `body` with status 200 at `path`.
+pub fn serve(server: &Server, path: &str, body: Vec<u8>) {
+    server.set(
+        path,
+        Behavior::Fixed {
+            status: 200,
+            headers: vec![],
+            body,
+        },
+    );
+}
+
+/// The manifest in the bundle `bytes`.
+pub fn manifest_of(bytes: &[u8]) -> Manifest {
+    Manifest::decode(&Bundle::decode(bytes).unwrap().manifest.payload).unwrap()
 }
