@@ -188,7 +188,13 @@ impl Run<'_> {
         if a.size > self.config.max_artifact_bytes {
             return Err(SyncError::InvalidUpdate(Rejection::TooLarge));
         }
-        let resp = self.get(&a.path, a.size, None)?;
+        // The cap is the exact size the manifest states: a longer body is the wrong artifact.
+        let resp = self.get(&a.path, a.size, None).map_err(|e| match e {
+            SyncError::InvalidUpdate(Rejection::TooLarge) => {
+                SyncError::InvalidUpdate(Rejection::ArtifactSize)
+            }
+            other => other,
+        })?;
         if resp.status != 200 {
             return Err(SyncError::Network(format!(
                 "artifact request answered with HTTP status {}",
