@@ -348,10 +348,21 @@ impl Publisher {
         let keep_from = n.saturating_sub(self.config.max_delta_span);
         self.history.retain(|r, _| *r > keep_from);
         let mut artifacts = Vec::new();
-        // Skip deltas: spans 2, 4, 8 … (span 1 is `d1`).
+        // Skip deltas: bases N-2, N-4, N-8 … (N-1 is `d1`), clamped at release 0 (the empty
+        // list), so some delta always starts at or before the offered snapshot.
+        let mut bases: Vec<u64> = Vec::new();
         let mut span = 2u64;
-        while span <= self.config.max_delta_span && span <= n {
-            let base = n - span;
+        while span <= self.config.max_delta_span {
+            let base = n.saturating_sub(span);
+            if base < n - 1 && !bases.contains(&base) {
+                bases.push(base);
+            }
+            if base == 0 {
+                break;
+            }
+            span = span.saturating_mul(2);
+        }
+        for base in bases {
             let mut net: BTreeMap<Key, Option<EntryValue>> = BTreeMap::new();
             for rel in base + 1..=n {
                 let path = self
@@ -375,7 +386,6 @@ impl Publisher {
                 .collect();
             let bytes = wire::encode_delta(&list, base, n, &changes, self.config.compression);
             artifacts.push(self.write_artifact(ArtifactKind::Delta, base, &bytes)?);
-            span *= 2;
         }
         artifacts.push(d1);
         if self.snapshot.is_none() || n.is_multiple_of(self.config.snapshot_interval) || n == 1 {
