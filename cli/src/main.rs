@@ -34,6 +34,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// A tour of fraudshield on built-in examples.
     Demo(cmd::demo::Args),
+    /// Fetch, verify and apply the newest signed blocklist release.
+    Sync(cmd::sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Normalize(args) => cmd::normalize::run(&out, args),
         Command::Scan(args) => cmd::scan::run(&out, args),
         Command::Demo(args) => cmd::demo::run(&out, cli.dir, args),
+        Command::Sync(args) => cmd::sync::run(&out, cli.dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,3 +3,4 @@
 pub mod demo;
 pub mod normalize;
 pub mod scan;
+pub mod sync;
