@@ -34,7 +34,7 @@
 //! ## Precedence and policy
 //!
 //! protected numbers > user allow list > user block list > exact entry > prefix rule > nothing;
-//! the [`Policy`](crate::verdict::Policy) maps the result and the call direction to an action. The
+//! the [`Policy`] maps the result and the call direction to an action. The
 //! built-in protected numbers are [`BUILTIN_PROTECTED`]; an update can never block them.
 //!
 //! ```
@@ -91,6 +91,10 @@ pub const DATABASE_FILE: &str = "state.sqlite";
 
 /// How many list versions back the change log reaches (older loads need a full reload).
 pub const CHANGE_LOG_VERSIONS: u64 = 64;
+
+/// A batch changing more keys than this is not logged: Call Directory loads from before it
+/// reload fully (a bulk import would otherwise double the database).
+pub const CHANGE_LOG_MAX_BATCH: usize = 50_000;
 
 /// Why a store operation failed. Messages never contain an identifier.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +153,11 @@ pub struct StoreOptions {
     /// `None`: never automatically (call [`Store::compact`] or
     /// [`Store::compact_in_background`]).
     pub auto_compact_overlay_len: Option<usize>,
+    /// When the blocklist files are found damaged on open (bad snapshot, digest mismatch),
+    /// reset the blocklist to empty at list version 0 instead of failing, so the app keeps
+    /// working (user lists and protected numbers still apply) and the next sync installs a full
+    /// snapshot. [`Status::recovered_from_corruption`] tells. Default `true`.
+    pub recover_corrupt_blocklist: bool,
 }
 
 impl Default for StoreOptions {
@@ -156,6 +165,7 @@ impl Default for StoreOptions {
         StoreOptions {
             policy: Policy::default(),
             auto_compact_overlay_len: Some(50_000),
+            recover_corrupt_blocklist: true,
         }
     }
 }
@@ -203,6 +213,9 @@ pub struct Status {
     pub user_blocked: usize,
     /// Protected numbers, built-in ones included.
     pub protected: usize,
+    /// The blocklist was found damaged when the store was opened and was reset to empty
+    /// (list version 0): a full snapshot is needed.
+    pub recovered_from_corruption: bool,
 }
 
 #[cfg(feature = "serde")]
@@ -211,8 +224,9 @@ fn digest_hex<S: serde::Serializer>(d: &StateDigest, s: S) -> Result<S::Ok, S::E
 }
 
 /// A batch of changes checked and applied to an in-memory copy of the state, ready for
-/// [`Store::commit`]. Holds no lock and did no I/O.
-#[derive(Debug, Clone)]
+/// [`Store::commit`] on the same store. Holds no lock and did no I/O. Its `Debug` output shows
+/// counts and the digest, never keys.
+#[derive(Clone)]
 pub struct Staged {
     generation: u64,
     overlay: Overlay,
@@ -222,6 +236,16 @@ pub struct Staged {
     log: Vec<(Vec<u8>, Option<u64>)>,
     lthash: LtHash,
     entries: u64,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("changed", &self.log.len())
+            .field("entries", &self.entries)
+            .field("digest", &self.lthash.digest())
+            .finish()
+    }
 }
 
 impl Staged {
@@ -251,6 +275,11 @@ impl ReadView {
         self.0.check(id, direction)
     }
 
+    /// The verdict for a blocklist key (see [`Store::check_key`]).
+    pub fn check_key(&self, key: &Key, direction: Direction) -> Verdict {
+        self.0.verdict_for_key(key.as_bytes(), direction)
+    }
+
     /// The list version of this state.
     pub fn list_version(&self) -> u64 {
         self.0.list_version
@@ -273,8 +302,13 @@ struct Inner {
     dir: PathBuf,
     live: ArcSwap<View>,
     writer: Mutex<Writer>,
+    /// A second connection for reads that must not wait for a long write (a compaction holds
+    /// the writer for its whole build; WAL lets this one read meanwhile).
+    reader: Mutex<Connection>,
     options: StoreOptions,
     compacting: AtomicBool,
+    /// The blocklist was found corrupt on open and reset to empty.
+    recovered: bool,
 }
 
 /// The on-device store. `Send + Sync`: share it as `Arc<Store>`; cloning is cheap too (it is
@@ -337,8 +371,9 @@ impl Store {
     /// digest to check it against the recorded one. No pass over the base entries: cold open stays
     /// in milliseconds. Call it off the main thread anyway (it does I/O).
     ///
-    /// Fails with [`StoreError::Locked`] when another `Store` holds the directory, and with
-    /// [`StoreError::Corrupt`] when the recorded digest does not match the stored data.
+    /// Fails with [`StoreError::Locked`] when another `Store` holds the directory. Damaged
+    /// blocklist files are reset (see [`StoreOptions::recover_corrupt_blocklist`]) or, with that
+    /// option off, fail with [`StoreError::Corrupt`] / [`StoreError::Snapshot`].
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)?;
         let lock = File::options()
@@ -382,40 +417,46 @@ impl Store {
             }
         };
         remove_stray_files(dir, Some(&base_file));
-        let base = Snapshot::open(&dir.join(&base_file))?;
-
-        // Overlay rows, folded into the base's lattice hash.
-        let mut overlay = Overlay::new();
-        let mut lthash = base.header().lthash.clone();
-        let mut entries = base.len();
-        {
-            let mut stmt = conn.prepare("SELECT key, value FROM overlay ORDER BY key")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })?;
-            for row in rows {
-                let (k, v) = row?;
-                let v = v.map(|v| v as u64);
-                if key::validate(&k).is_err() || v.is_some_and(|v| EntryValue::unpack(v).is_err()) {
-                    return Err(StoreError::Corrupt("invalid overlay row".to_string()));
+        let mut next_base_id = next_base_id;
+        let mut list_version = list_version;
+        let mut log_floor = log_floor;
+        let mut recovered = false;
+        let (base, overlay, lthash, entries) =
+            match load_blocklist(&conn, &dir.join(&base_file), &recorded) {
+                Ok(loaded) => loaded,
+                Err(StoreError::Corrupt(_) | StoreError::Snapshot(_))
+                    if options.recover_corrupt_blocklist =>
+                {
+                    // Start over from an empty list at version 0; the sync engine fetches a full
+                    // snapshot. User lists, protected numbers and meta values are kept.
+                    let name = base_name(next_base_id);
+                    let tmp = dir.join(format!("{name}.tmp"));
+                    let header =
+                        snapshot::write_snapshot(&tmp, std::iter::empty::<(&[u8], u64)>())?;
+                    std::fs::rename(&tmp, dir.join(&name))?;
+                    fsync_dir(dir)?;
+                    next_base_id += 1;
+                    let tx = conn.transaction()?;
+                    tx.execute("DELETE FROM overlay", [])?;
+                    tx.execute("DELETE FROM change_log", [])?;
+                    tx.execute(
+                        "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = 0,
+                         digest = ?3, log_floor = 0 WHERE id = 1",
+                        params![name, to_i64(next_base_id)?, header.digest.0.to_vec()],
+                    )?;
+                    tx.commit()?;
+                    remove_stray_files(dir, Some(&name));
+                    list_version = 0;
+                    log_floor = 0;
+                    recovered = true;
+                    let base = Snapshot::open(&dir.join(&name))?;
+                    (base, Overlay::new(), header.lthash, 0)
                 }
-                if let Some(old) = base.get(&k) {
-                    lthash.remove(&k, old);
-                    entries -= 1;
-                }
-                if let Some(new) = v {
-                    lthash.add(&k, new);
-                    entries += 1;
-                }
-                overlay.set(&k, Some(v));
-            }
-        }
+                Err(e) => return Err(e),
+            };
         let digest = lthash.digest();
-        if digest.0.as_slice() != recorded.as_slice() {
-            return Err(StoreError::Corrupt(
-                "blocklist does not match the recorded state digest".to_string(),
-            ));
-        }
+        let reader = Connection::open(dir.join(DATABASE_FILE))?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let user = load_user_lists(&conn)?;
         let protected = load_protected(&conn)?;
         let view = View {
@@ -434,6 +475,7 @@ impl Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 live: ArcSwap::from_pointee(view),
+                reader: Mutex::new(reader),
                 writer: Mutex::new(Writer {
                     conn,
                     next_base_id,
@@ -442,6 +484,7 @@ impl Store {
                 }),
                 options,
                 compacting: AtomicBool::new(false),
+                recovered,
             }),
         })
     }
@@ -468,6 +511,12 @@ impl Store {
     /// (pages of the base file may fault in on a cold start).
     pub fn check(&self, id: &Identifier, direction: Direction) -> Verdict {
         self.load().check(id, direction)
+    }
+
+    /// The verdict for a blocklist key (for callers that already hold keys, such as the sync
+    /// engine and tests). Same rules as [`Store::check`].
+    pub fn check_key(&self, key: &Key, direction: Direction) -> Verdict {
+        self.load().verdict_for_key(key.as_bytes(), direction)
     }
 
     /// Normalizes `raw` as `kind`, then [`Store::check`]s it.
@@ -519,6 +568,7 @@ impl Store {
                 .filter(|l| **l == UserList::Block)
                 .count(),
             protected: view.protected.len(),
+            recovered_from_corruption: self.inner.recovered,
         }
     }
 
@@ -569,15 +619,19 @@ impl Store {
             let tx = w.conn.transaction()?;
             write_overlay_rows(&tx, &staged.rows)?;
             let version = to_i64(list_version)?;
-            {
+            let new_floor = if staged.log.len() > CHANGE_LOG_MAX_BATCH {
+                // A bulk change: the Call Directory reloads fully; logging it would only bloat
+                // the database.
+                list_version
+            } else {
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO change_log (list_version, key, value) VALUES (?1, ?2, ?3)",
                 )?;
                 for (k, v) in &staged.log {
                     ins.execute(params![version, k, v.map(|v| v as i64)])?;
                 }
-            }
-            let new_floor = log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS));
+                log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS))
+            };
             tx.execute(
                 "DELETE FROM change_log WHERE list_version <= ?1",
                 params![to_i64(new_floor)?],
@@ -642,23 +696,31 @@ impl Store {
         let entries = entries.into_iter().map(|(k, v)| (k.into_bytes(), v.pack()));
         let (base, lthash) = self.write_base(&mut w, entries, expected)?;
         let entries = base.len();
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute("DELETE FROM change_log", [])?;
-        let file_name = file_name_of(&base)?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
-             log_floor = ?3 WHERE id = 1",
-            params![
-                file_name,
-                next_base_id,
-                to_i64(list_version)?,
-                base.header().digest.0.to_vec()
-            ],
-        )?;
-        write_meta(&tx, meta)?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute("DELETE FROM change_log", [])?;
+            let file_name = file_name_of(&base)?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
+                 log_floor = ?3 WHERE id = 1",
+                params![
+                    file_name,
+                    next_base_id,
+                    to_i64(list_version)?,
+                    base.header().digest.0.to_vec()
+                ],
+            )?;
+            write_meta(&tx, meta)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            // Not live: the new file must not linger (the next open would remove it anyway).
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         w.log_floor = list_version;
         let cur = self.load_full_view();
         let old_path = cur.base.path().to_path_buf();
@@ -701,7 +763,7 @@ impl Store {
             }
             // Read back and check every byte before it can become live.
             let written = Snapshot::open(&tmp)?;
-            written.verify()?;
+            written.verify_bytes()?;
             Ok(header)
         })();
         let header = match result {
@@ -728,13 +790,16 @@ impl Store {
 
     /// A named value stored with the state (written by [`Store::commit`] and
     /// [`Store::install_snapshot`], or [`Store::set_meta`]).
+    ///
+    /// Reads through a separate connection: it does not wait for a running compaction.
     pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let w = self.writer()?;
-        Ok(w.conn
-            .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+        let r = self.inner.reader.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(
+            r.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
-            .optional()?)
+            .optional()?,
+        )
     }
 
     /// Stores named values on their own (durably, in one transaction).
@@ -766,14 +831,21 @@ impl Store {
                     ),
                     e => e,
                 })?;
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
-            params![file_name_of(&base)?, next_base_id],
-        )?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
+                params![file_name_of(&base)?, next_base_id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         let old_path = cur.base.path().to_path_buf();
         let view = View {
             base: Arc::new(base),
@@ -789,7 +861,9 @@ impl Store {
     }
 
     /// Runs [`Store::compact`] on a new thread (never the caller's). At most one background
-    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once.
+    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once. The
+    /// thread holds a handle to the store: the directory stays locked until it finishes, even if
+    /// every other handle is dropped.
     pub fn compact_in_background(&self) -> std::thread::JoinHandle<Result<(), StoreError>> {
         let store = self.clone();
         std::thread::spawn(move || {
@@ -805,12 +879,23 @@ impl Store {
     /// Full integrity check against local damage or tampering: every byte of the base file
     /// (checksums), every entry (the digest recomputed from scratch over base + overlay), the
     /// overlay rows in SQLite against memory, the recorded digest, and SQLite's own
-    /// `quick_check`. Costs a full read: run it in the background.
+    /// `quick_check`. Costs a full read: run it in the background. Holds the write lock
+    /// meanwhile (writers wait; readers do not).
     pub fn verify(&self) -> Result<(), StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
-        view.base.verify()?;
-        let full = LtHash::of_entries(call_directory::Merged::new(&view));
+        // Every byte of the base, then one pass over base + overlay: each entry valid, and the
+        // digest recomputed from scratch equal to the live one (which, on open, was checked to
+        // be the base header's plus the overlay's).
+        view.base.verify_bytes()?;
+        let (full, checked) = LtHash::compute(|sink| -> Result<(), StoreError> {
+            for (n, (k, v)) in call_directory::Merged::new(&view).enumerate() {
+                snapshot::check_entry(&k, v, n as u64)?;
+                sink.add(&k, v);
+            }
+            Ok(())
+        });
+        checked?;
         if full != *view.lthash {
             return Err(StoreError::Corrupt(
                 "blocklist entries do not match the live digest".to_string(),
@@ -934,7 +1019,11 @@ impl Store {
 
     fn set_protected(&self, id: &Identifier, protect: bool) -> Result<bool, StoreError> {
         let key = id.key().into_bytes();
-        if !protect && id.kind() == Kind::Phone && BUILTIN_PROTECTED.contains(&id.canonical()) {
+        let builtin = BUILTIN_PROTECTED.iter().any(|c| {
+            protected_key(c) == key
+                || normalize(Kind::Phone, c).is_ok_and(|b| b.key().as_bytes() == key.as_slice())
+        });
+        if !protect && builtin {
             return Err(StoreError::BuiltinProtected);
         }
         let mut w = self.writer()?;
@@ -975,14 +1064,54 @@ impl Store {
 
     /// What changed for the Call Directory since `list_version` (the version its last load
     /// came from): an incremental list of updates, or [`CallDirectoryChanges::Reload`] when the
-    /// change log no longer reaches back that far (after a full snapshot, or more than
-    /// [`CHANGE_LOG_VERSIONS`] versions). User-list edits are not in the log: after one, the
-    /// app reloads its Call Directory fully.
+    /// change log no longer reaches back that far (after a full snapshot, a batch of more than
+    /// [`CHANGE_LOG_MAX_BATCH`] changes, or more than [`CHANGE_LOG_VERSIONS`] versions).
+    /// User-list edits are not in the log: after one, the app reloads its Call Directory fully.
+    /// Waits for a running write (it reads the log and the state together).
     pub fn changes_since(&self, list_version: u64) -> Result<CallDirectoryChanges, StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
         call_directory::changes_since(&w.conn, w.log_floor, &view, list_version)
     }
+}
+
+/// Opens the base snapshot and folds the overlay rows into its lattice hash; checks the result
+/// against the recorded digest.
+fn load_blocklist(
+    conn: &Connection,
+    base_path: &Path,
+    recorded: &[u8],
+) -> Result<(Snapshot, Overlay, LtHash, u64), StoreError> {
+    let base = Snapshot::open(base_path)?;
+    let mut overlay = Overlay::new();
+    let mut lthash = base.header().lthash.clone();
+    let mut entries = base.len();
+    let mut stmt = conn.prepare("SELECT key, value FROM overlay ORDER BY key")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    for row in rows {
+        let (k, v) = row?;
+        let v = v.and_then(|v| u64::try_from(v).ok().or(Some(u64::MAX)));
+        if key::validate(&k).is_err() || v.is_some_and(|v| EntryValue::unpack(v).is_err()) {
+            return Err(StoreError::Corrupt("invalid overlay row".to_string()));
+        }
+        if let Some(old) = base.get(&k) {
+            lthash.remove(&k, old);
+            entries = entries.saturating_sub(1);
+        }
+        if let Some(new) = v {
+            lthash.add(&k, new);
+            entries += 1;
+        }
+        overlay.set(&k, Some(v));
+    }
+    if lthash.digest().0.as_slice() != recorded {
+        return Err(StoreError::Corrupt(
+            "blocklist does not match the recorded state digest".to_string(),
+        ));
+    }
+    Ok((base, overlay, lthash, entries))
 }
 
 fn file_name_of(base: &Snapshot) -> Result<String, StoreError> {
@@ -1101,6 +1230,13 @@ fn load_user_lists(conn: &Connection) -> Result<HashMap<Vec<u8>, UserList>, Stor
 
 fn load_protected(conn: &Connection) -> Result<HashSet<Vec<u8>>, StoreError> {
     let mut out: HashSet<Vec<u8>> = BUILTIN_PROTECTED.iter().map(|c| protected_key(c)).collect();
+    // Also whatever form the normalizer gives these numbers, so a lookup of "110" is protected
+    // even if the canonical rules for short numbers ever change.
+    for c in BUILTIN_PROTECTED {
+        if let Ok(id) = normalize(Kind::Phone, c) {
+            out.insert(id.key().into_bytes());
+        }
+    }
     let mut stmt = conn.prepare("SELECT key FROM protected")?;
     let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
     for row in rows {
