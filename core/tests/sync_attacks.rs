@@ -470,6 +470,8 @@ fn local_tampering_with_the_stored_files() {
     let mut w = World::new(2000);
     let store = w.open_store();
     w.sync(&store).unwrap();
+    // Fold the overlay into the base file, so the entries live in the file tampered with.
+    store.compact().unwrap();
     drop(store);
     // Flip bytes in the middle of the base FST file.
     let base = std::fs::read_dir(w.store_dir())

@@ -21,7 +21,10 @@ pub struct SyncConfig {
     /// The list this app follows. `None`: the first list accepted is remembered and every later
     /// manifest must name the same one.
     pub list_id: Option<String>,
-    /// The app's pinned publisher keys (the root of trust; see [`crate::release::signed`]).
+    /// The app's pinned publisher keys: the root of trust (see [`crate::release::signed`]).
+    /// Once a key rotation has been accepted, the store remembers the rotated key set and its
+    /// sequence number and starts from there; the pinned set is then only the historical root,
+    /// so a leaked old key cannot be used against a phone that has moved on.
     pub trust: KeySet,
     /// Tolerated difference between the device clock and the publisher's, in seconds: a manifest
     /// is still accepted up to this long after it expires, and refused as "created in the
