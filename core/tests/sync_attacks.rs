@@ -34,7 +34,7 @@ fn bad_signature_payload_and_signature_bytes() {
     w.sync(&store).unwrap();
     w.publish_random(20);
     let good = w.manifest_bytes();
-    // A flipped byte inside the signed payload (the release's created-at field), then inside
+    // A flipped byte inside the signed payload (the expires-at field), then inside
     // the signature.
     let bundle = fraudshield_core::release::signed::Bundle::decode(&good).unwrap();
     let mut payload_flip = bundle.clone();

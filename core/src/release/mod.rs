@@ -15,7 +15,7 @@
 //! releases). Deltas carry absolute final values, so the delta from N-2^j brings any state
 //! between N-2^j and N to N: a client k releases behind fetches the manifest and **one**
 //! artifact (the smallest delta whose base is ≤ its release) while k ≤ the largest span, and
-//! otherwise the snapshot plus one delta. The client picks whichever plan downloads fewer bytes.
+//! otherwise the snapshot plus one delta (the client's rule is in [`crate::sync`]).
 //!
 //! ### Measured catch-up (200k entries, 1% changes per release, 164 releases published)
 //! `core/tests/sync_measure.rs`: the manifest bundle is 1,190 bytes (8 artifacts). A client k

@@ -426,8 +426,13 @@ pub fn sync(
         .as_ref()
         .map(|(s, d)| s.size + d.map_or(0, |d| d.size));
     let mut path = UpdatePath::Delta;
+    // A delta lands in the overlay (SQLite rows + memory), a snapshot becomes a new base file:
+    // for large batches the snapshot is far cheaper (2M entries into an empty store, loopback,
+    // release build: 15.8 s as one delta, 4.4 s as a snapshot), so a delta is used only below
+    // half the snapshot plan's bytes, and never to fill an empty store.
     if let Some(d) = delta
-        && snap_cost.is_none_or(|c| d.size <= c)
+        && have > 0
+        && snap_cost.is_none_or(|c| d.size.saturating_mul(2) <= c)
     {
         let bytes = run.artifact(d)?;
         let decoded = run.decode(

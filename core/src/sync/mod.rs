@@ -18,7 +18,9 @@
 //!    than [`SyncConfig::clock_skew_secs`] in the device's future is refused, one expired more
 //!    than that long ago is not applied and reported as [`SyncError::Stale`].
 //! 5. Plans: the smallest delta whose base is ≤ the held release (one artifact for anyone up
-//!    to 64 releases behind), or the snapshot plus one delta, whichever downloads fewer bytes.
+//!    to 64 releases behind), or the snapshot plus one delta. The delta is used when it is
+//!    under half the snapshot plan's bytes and the store is not empty: a large batch applies
+//!    far faster as a new base file than through the overlay.
 //! 6. Downloads each artifact capped at the exact size the manifest states, checks size and
 //!    SHA-256 **before parsing**, decodes under [`crate::release::wire::Limits`] (decompression
 //!    capped), checks the artifact header names the same list and releases.
@@ -38,6 +40,11 @@
 //! [`freshness`] says `Stale { since }` once the last accepted manifest expired (plus the skew
 //! tolerance, default 10 minutes); lookups keep working on the last good data. A server that
 //! keeps serving an expired manifest (a freeze attack) cannot make the app believe it is fresh.
+//!
+//! ## Measured (2M entries, loopback, release build, `core/tests/sync_measure.rs`)
+//! First sync into an empty store: 4.4 s, 2 requests, 6.19 MB. A 1% release (20k changes):
+//! 0.16 s, 2 requests, 81.0 KB = 4.05 B per changed entry (manifest included). A poll with
+//! nothing new: under 1 ms, 1 request, 0 body bytes (304).
 //!
 //! ## Polling
 //! [`next_poll_delay`] returns a jittered interval that never ends before a persisted backoff.
