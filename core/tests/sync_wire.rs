@@ -117,6 +117,11 @@ proptest! {
         let _ = Manifest::decode(&bytes);
         let _ = Envelope::decode(&bytes);
         let _ = Bundle::decode(&bytes);
+        let _ = fraudshield_core::release::signed::RotationStatement::decode(&bytes);
+        let _ = fraudshield_core::release::signed::TrustState::decode(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = fraudshield_core::release::keys::KeySet::from_trust_file(&text);
+        let _ = fraudshield_core::release::keys::SigningKey::from_file_text(&text);
     }
 
     #[test]
