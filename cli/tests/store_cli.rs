@@ -155,6 +155,10 @@ fn status_shows_entries_and_a_large_import_lands_in_one_batch() {
     ));
     assert_eq!(r["imported"], 12_000);
     let s = json(&run(Some(&store), &["--json", "status"]));
+    assert_eq!(
+        s["freshness"]["state"], "never",
+        "imported by hand, never synced"
+    );
     assert_eq!(s["entries"], 12_000);
     assert_eq!(s["list_version"], 1);
     // Folded into the base right away: the overlay is empty.

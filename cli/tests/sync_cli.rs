@@ -52,6 +52,12 @@ fn sync_applies_verified_releases_and_refuses_forgeries() {
     assert_eq!(json["ok"], true);
     assert_eq!(json["release"], 2);
     assert_eq!(json["freshness"]["state"], "fresh");
+    // `status` tells the same.
+    let (ok, json, _) = run(&["--dir", dir.to_str().unwrap(), "--json", "status"]);
+    assert!(ok, "{json}");
+    assert_eq!(json["list_version"], 2);
+    assert_eq!(json["freshness"]["state"], "fresh");
+    assert_eq!(json["freshness"]["release"], 2);
 
     // Again: up to date with one conditional request.
     let (ok, json, _) = run(&args);

@@ -48,6 +48,9 @@ pub struct SyncConfig {
     pub verify_local: bool,
 }
 
+/// The clock skew tolerated by default between the device and the publisher: 10 minutes.
+pub const DEFAULT_CLOCK_SKEW_SECS: i64 = 600;
+
 impl SyncConfig {
     /// Defaults: 10 minutes of clock skew, 30 s per request, 64 KiB manifests, 256 MiB
     /// artifacts, 5 minutes default backoff, at most 1 day of backoff, no local verification.
@@ -60,7 +63,7 @@ impl SyncConfig {
             server,
             list_id: None,
             trust,
-            clock_skew_secs: 600,
+            clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
             request_timeout: Duration::from_secs(30),
             max_manifest_bytes: 64 * 1024,
             max_artifact_bytes: 256 << 20,

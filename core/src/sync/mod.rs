@@ -109,7 +109,7 @@ mod client;
 pub mod http;
 pub mod transport;
 
-pub use client::{SyncConfig, freshness, next_poll_delay, sync};
+pub use client::{DEFAULT_CLOCK_SKEW_SECS, SyncConfig, freshness, next_poll_delay, sync};
 
 /// Names of the values the sync engine keeps in the store's meta table.
 pub mod meta {
