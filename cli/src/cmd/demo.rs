@@ -7,7 +7,7 @@
 
 use crate::cmd::check::{VerdictJson, describe, open_store};
 use crate::cmd::import::import_csv;
-use crate::output::{Failure, Output};
+use crate::output::{Failure, Output, say};
 use fraudshield_core::verdict::Direction;
 use fraudshield_core::{identifier, kind::Kind, scan};
 use serde::Serialize;
@@ -90,17 +90,17 @@ struct TourJson<'a> {
 /// Runs the tour.
 pub fn run(out: &Output, json: bool, dir: Option<PathBuf>, _args: Args) -> Result<(), Failure> {
     if !json {
-        println!("== normalize: what the phone reports -> one canonical form");
+        say!("== normalize: what the phone reports -> one canonical form");
         for (kind, raw) in RAW_NUMBERS {
             match identifier::normalize(*kind, raw) {
-                Ok(id) => println!("  {:<7} {raw:<28} -> {}", kind.as_str(), id.canonical()),
-                Err(e) => println!("  {:<7} {raw:<28} -> rejected: {e}", kind.as_str()),
+                Ok(id) => say!("  {:<7} {raw:<28} -> {}", kind.as_str(), id.canonical()),
+                Err(e) => say!("  {:<7} {raw:<28} -> rejected: {e}", kind.as_str()),
             }
         }
-        println!("\n== scan: identifiers inside a fraud message");
-        println!("  {MESSAGE}");
+        say!("\n== scan: identifiers inside a fraud message");
+        say!("  {MESSAGE}");
         for f in scan::scan_text(MESSAGE) {
-            println!(
+            say!(
                 "  found {:<7} {}",
                 f.identifier.kind().as_str(),
                 f.identifier.canonical()
@@ -128,18 +128,20 @@ fn tour(out: &Output, json: bool, dir: &std::path::Path) -> Result<(), Failure> 
     let store = open_store(dir)?;
     let report = import_csv(&store, DEMO_LIST.as_bytes(), None, false, None)?;
     if !json {
-        println!(
+        say!(
             "\n== import: a small built-in blocklist into {}",
             dir.display()
         );
-        println!(
+        say!(
             "  {} rows imported, {} skipped, list version {}",
-            report.imported, report.skipped, report.list_version
+            report.imported,
+            report.skipped,
+            report.list_version
         );
         for e in &report.errors {
-            println!("  line {}: {} (skipped)", e.line, e.reason);
+            say!("  line {}: {} (skipped)", e.line, e.reason);
         }
-        println!("\n== check: incoming and outgoing calls");
+        say!("\n== check: incoming and outgoing calls");
     }
     let mut checks = Vec::new();
     for (label, raw, direction) in CHECKS {
@@ -151,7 +153,7 @@ fn tour(out: &Output, json: bool, dir: &std::path::Path) -> Result<(), Failure> 
                 Direction::Incoming => "in ",
                 Direction::Outgoing => "out",
             };
-            println!("  {dir} {raw:<20} {}\n      ^ {label}", describe(&v));
+            say!("  {dir} {raw:<20} {}\n      ^ {label}", describe(&v));
         }
         checks.push(CheckJson {
             label,
@@ -160,12 +162,12 @@ fn tour(out: &Output, json: bool, dir: &std::path::Path) -> Result<(), Failure> 
     }
     let found = store.check_text(MESSAGE);
     if !json {
-        println!("\n== check a message: every identifier in it");
+        say!("\n== check a message: every identifier in it");
         if found.is_empty() {
-            println!("  (no identifiers found)");
+            say!("  (no identifiers found)");
         }
         for (f, v) in &found {
-            println!(
+            say!(
                 "  {:<7} {:<22} {}",
                 f.identifier.kind().as_str(),
                 f.identifier.canonical(),
@@ -173,9 +175,11 @@ fn tour(out: &Output, json: bool, dir: &std::path::Path) -> Result<(), Failure> 
             );
         }
         let st = store.status();
-        println!(
+        say!(
             "\n== status: {} entries, list version {}, digest {}",
-            st.entries, st.list_version, st.digest
+            st.entries,
+            st.list_version,
+            st.digest
         );
         return Ok(());
     }
