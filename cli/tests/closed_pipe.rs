@@ -6,7 +6,10 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn a_closed_stdout_ends_the_command_quietly() {
-    for args in [&["demo"][..], &["--json", "scan", "请加QQ 87654321 办理退款"][..]] {
+    for args in [
+        &["demo"][..],
+        &["--json", "scan", "请加QQ 87654321 办理退款"][..],
+    ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fraudshield"))
             .args(args)
             .stdout(Stdio::piped())

@@ -37,7 +37,8 @@ pub struct Args {
     /// Base URL of the list (the manifest is at `<URL>/v1/manifest`).
     #[arg(long, value_name = "URL")]
     server: String,
-    /// Trust file with the publisher's public keys (format in `fraudshield sync --help` docs).
+    /// Trust file with the publisher's public keys: one `ed25519 <key-id> <base64 key>` line per
+    /// key, optional `threshold N` line, `#` comments.
     #[arg(long, value_name = "KEYFILE")]
     trust: PathBuf,
     /// The list id to follow; by default the first list accepted is remembered.
