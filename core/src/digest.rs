@@ -24,8 +24,8 @@
 //! The element's [`LANES`] lanes are [`LANES`] × 2 bytes read as little-endian `u16`, produced in
 //! two steps:
 //!
-//! 1. **seed** `k = SHA-256(ELEMENT_DOMAIN || encoding)` ([`ELEMENT_DOMAIN`] is NUL-terminated,
-//!    so no encoding can extend it);
+//! 1. **seed** `k = SHA-256(ELEMENT_CONTEXT || 0x00 || encoding)` ([`ELEMENT_CONTEXT`] has no
+//!    NUL byte, so the prefix is unambiguous);
 //! 2. **expand** `k` to 2048 bytes: the AES-256 keystream under key `k` in counter mode, i.e. the
 //!    blocks `AES-256_k(0⁹⁶ || c)` for the 32-bit big-endian counters `c = 2, 3, …, 129`. This is
 //!    exactly the ciphertext of 2048 zero bytes sealed with AES-256-GCM under key `k`, the all-zero
@@ -95,9 +95,9 @@ pub const LANES: usize = 1024;
 /// wire format: a change of encoding gets a new version.
 pub const DIGEST_FORMAT_VERSION: u8 = 2;
 
-/// Prefix hashed before the element encoding to derive an element's AES-256 key (domain
-/// separation; see the [module docs](self)).
-pub const ELEMENT_DOMAIN: &[u8] = b"fraudshield 2026-01 blocklist entry lthash16 v2\0";
+/// Domain-separation string for element hashes: its bytes and a NUL byte are hashed before the
+/// element encoding to derive the element's AES-256 key (see the [module docs](self)).
+pub const ELEMENT_CONTEXT: &str = "fraudshield 2026-01 blocklist entry lthash16 v2";
 
 /// Prefix hashed before the lanes when turning an [`LtHash`] into a [`StateDigest`].
 pub const DIGEST_DOMAIN: &[u8] = b"fraudshield state digest v2\0";
@@ -400,7 +400,8 @@ impl LtHash {
 fn element_bytes(key: &[u8], value: u64) -> [u8; LtHash::BYTES] {
     let len = u16::try_from(key.len()).unwrap_or(u16::MAX);
     let mut seed = ring::digest::Context::new(&SHA256);
-    seed.update(ELEMENT_DOMAIN);
+    seed.update(ELEMENT_CONTEXT.as_bytes());
+    seed.update(&[0]);
     seed.update(&len.to_le_bytes());
     seed.update(key);
     seed.update(&value.to_le_bytes());
@@ -490,7 +491,8 @@ mod tests {
             (b"\x03123456", 0),
             (b"", 1023),
         ] {
-            let mut enc = ELEMENT_DOMAIN.to_vec();
+            let mut enc = ELEMENT_CONTEXT.as_bytes().to_vec();
+            enc.push(0);
             let mut e = Vec::new();
             encode_element(key, value, &mut e);
             enc.extend_from_slice(&e);
