@@ -816,6 +816,14 @@ impl Store {
     ///
     /// The new base's digest, computed while writing it, must equal the live digest, or the new
     /// file is discarded and [`StoreError::Corrupt`] is returned.
+    ///
+    /// That full recomputation is kept on purpose, although the live lanes are already known:
+    /// it is the only check that the merged entries (the old base's body, which open does not
+    /// read, plus the overlay, through the merge) are the set the live digest names before a
+    /// fresh checksum is sealed over them. Taking the lanes from the live state would turn damage
+    /// to the old base, or a merge bug, into a new file whose checksum is valid and whose lanes do
+    /// not describe its entries, seen only by a later [`Store::verify`]. Since digest format 2
+    /// the element hash costs about a third of what it did, so the check stays affordable.
     pub fn compact(&self) -> Result<(), StoreError> {
         let mut w = self.writer()?;
         let cur = self.load_full_view();
