@@ -1,4 +1,8 @@
-//! `fraudshield normalize --kind K RAW`
+//! `fraudshield normalize --kind K [--prefix] RAW`
+//!
+//! Prints the canonical form of one identifier, or with `--json`
+//! `{"kind":"phone","canonical":"+8613800138000"}` (plus `"prefix":true` for a prefix rule).
+//! Bad input exits with status 1 and a one-line reason on stderr that never repeats the input.
 
 use crate::output::{Failure, Output};
 use fraudshield_core::{identifier, kind::Kind};
@@ -10,7 +14,13 @@ pub struct Args {
     /// Identifier kind: phone, bank, qq or alipay.
     #[arg(long, short)]
     kind: Kind,
+    /// Normalize a phone prefix rule (`+86 170*`, `0755`) instead of a whole number.
+    #[arg(long)]
+    prefix: bool,
     /// The identifier as the user typed it or the phone reported it.
+    // Values may start with `-` (a typo such as `-138…`): they must reach the normalizer, which
+    // rejects them without echoing them, rather than clap, whose error would print them.
+    #[arg(allow_hyphen_values = true)]
     raw: String,
 }
 
@@ -18,16 +28,30 @@ pub struct Args {
 struct Normalized<'a> {
     kind: Kind,
     canonical: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    prefix: bool,
 }
 
 /// Prints the canonical form of the identifier.
 pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
-    let id = identifier::normalize(args.kind, &args.raw)
-        .map_err(|e| Failure::new(format!("invalid {} identifier: {e}", args.kind)))?;
+    let result = if args.prefix {
+        if args.kind != Kind::Phone {
+            return Err(Failure::new(format!(
+                "--prefix applies to phone numbers only, not to {}",
+                args.kind
+            )));
+        }
+        identifier::normalize_phone_prefix(&args.raw)
+    } else {
+        identifier::normalize(args.kind, &args.raw)
+    };
+    let what = if args.prefix { " prefix" } else { "" };
+    let id = result.map_err(|e| Failure::new(format!("invalid {}{what}: {e}", args.kind)))?;
     out.emit(
         &Normalized {
             kind: id.kind(),
             canonical: id.canonical(),
+            prefix: args.prefix,
         },
         || id.canonical().to_string(),
     )
