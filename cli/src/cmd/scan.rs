@@ -1,4 +1,8 @@
 //! `fraudshield scan [TEXT]` (reads stdin when TEXT is absent)
+//!
+//! Prints one line per identifier found: kind, canonical form, byte span and why. With `--json`
+//! prints one JSON array of `{"kind","canonical","start","end","reason"}` objects (`start`/`end`
+//! are byte offsets into the message as given, UTF-8).
 
 use crate::output::{Failure, Output};
 use fraudshield_core::{kind::Kind, scan};
@@ -18,6 +22,8 @@ struct FindingJson<'a> {
     canonical: &'a str,
     start: usize,
     end: usize,
+    /// Why: `context <word>` or `shape <rule>`.
+    reason: String,
 }
 
 /// Reads the message, from the argument or stdin.
@@ -45,6 +51,7 @@ pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
             canonical: f.identifier.canonical(),
             start: f.span.start,
             end: f.span.end,
+            reason: f.reason.to_string(),
         })
         .collect();
     out.emit(&json, || {
@@ -55,11 +62,12 @@ pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
             .iter()
             .map(|f| {
                 format!(
-                    "{:<7} {:<22} bytes {}..{}",
-                    f.identifier.kind(),
+                    "{:<7} {:<22} bytes {}..{}  ({})",
+                    f.identifier.kind().as_str(),
                     f.identifier.canonical(),
                     f.span.start,
-                    f.span.end
+                    f.span.end,
+                    f.reason
                 )
             })
             .collect::<Vec<_>>()
