@@ -30,6 +30,7 @@
 
 pub mod alternatives;
 pub mod bound;
+pub mod ours;
 pub mod rng;
 pub mod synth;
 pub mod timing;

@@ -1227,6 +1227,47 @@ mod tests {
     }
 
     #[test]
+    fn every_entry_is_its_own_canonical_form() {
+        use fraudshield_core::identifier::{normalize, normalize_phone_prefix};
+        for (k, v) in list().entries() {
+            let id = if v.prefix {
+                normalize_phone_prefix(k.canonical())
+            } else {
+                normalize(k.kind(), k.canonical())
+            };
+            let id = id.unwrap_or_else(|e| panic!("{:?} {:?} rejected: {e}", Class::of(k, v), k));
+            assert_eq!(id.key(), *k, "{:?} is not canonical", Class::of(k, v));
+        }
+    }
+
+    #[test]
+    fn dressed_numbers_normalize_to_their_key() {
+        use fraudshield_core::identifier::normalize;
+        let l = list();
+        let mut keys = l.present_queries(2_000, 5);
+        keys.retain(|k| k.kind() == Kind::Phone);
+        keys.extend(l.absent_queries(1_000, 5));
+        for d in dress(&keys, 6) {
+            let id = normalize(Kind::Phone, &d.raw)
+                .unwrap_or_else(|e| panic!("dressed {:?} rejected: {e}", d.key));
+            assert_eq!(id.key(), d.key, "a dressed number normalized elsewhere");
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_identifiers_the_scanner_finds() {
+        let l = Blocklist::generate(2_000, 4);
+        let found: usize = messages(&l, 100, 4)
+            .iter()
+            .map(|m| fraudshield_core::scan::scan_text(m).len())
+            .sum();
+        assert!(
+            found > 100,
+            "only {found} identifiers found in 100 messages"
+        );
+    }
+
+    #[test]
     fn messages_embed_identifiers() {
         let l = Blocklist::generate(2_000, 4);
         let m = messages(&l, 50, 4);
