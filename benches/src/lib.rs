@@ -29,6 +29,7 @@
 //! ```
 
 pub mod alternatives;
+pub mod bench_support;
 pub mod bound;
 pub mod ours;
 pub mod rng;
