@@ -10,6 +10,8 @@
 //! - [`scan`]: finding identifiers inside an SMS or chat message.
 //! - [`entry`]: the small packed value stored with each blocklist entry, and blocklist changes.
 //! - [`verdict`]: the answer to a lookup and the policy that maps risk and direction to an action.
+//! - [`store`]: the on-device store — base [`snapshot`] (FST, mmap) + [`overlay`] + SQLite state,
+//!   with the blocklist's state [`digest`] maintained per change; the facade apps call.
 //!
 //! This crate is pure Rust with no FFI and no server code: `fraudshield-ffi` wraps it for Kotlin
 //! and Swift, `fraudshield-server` uses it for the wire format and snapshot building.
@@ -26,9 +28,13 @@
 //! assert_eq!(id.canonical(), "+8613800138000");
 //! ```
 
+pub mod digest;
 pub mod entry;
 pub mod identifier;
 pub mod key;
 pub mod kind;
+pub mod overlay;
 pub mod scan;
+pub mod snapshot;
+pub mod store;
 pub mod verdict;

@@ -1,7 +1,35 @@
 //! Verdicts: what the phone should do about a call, an account or a message, and why.
 //!
-//! PROVISIONAL: the vocabulary (`Action`, `Direction`, `Source`) is the contract; `Verdict`'s
-//! fields and the configurable `Policy` are completed with the on-device store.
+//! A lookup finds *where* an answer comes from (a [`Source`], in the precedence order of
+//! DESIGN.md: protected > user allow > user block > exact entry > prefix rule > none) and, for a
+//! blocklist hit, the entry's category, risk and report bucket. A [`Policy`] then maps
+//! `(source, risk, direction)` to an [`Action`]. The policy is a plain table the app may change
+//! (e.g. a "strict" mode that blocks medium risk), within two limits no configuration can lift:
+//!
+//! - a **protected** number (110, 119, 120, 122, 112, 96110 and the ones the app adds) and a
+//!   number on the user's **allow list** are always [`Action::Allow`];
+//! - an **outgoing** call is never [`Action::Block`]ed: at most the app warns and asks the user
+//!   before connecting (a silently dropped outgoing call could be a call for help).
+//!
+//! ## Default policy
+//!
+//! | source | risk | incoming | outgoing |
+//! |---|---|---|---|
+//! | protected, user allow | – | allow | allow |
+//! | user block | – | block | warn |
+//! | exact entry | high | block | warn |
+//! | exact entry | medium | warn | warn |
+//! | exact entry | low | warn | warn |
+//! | prefix rule | high | warn | warn |
+//! | prefix rule | medium | warn | warn |
+//! | prefix rule | low | allow | allow |
+//! | none | – | allow | allow |
+//!
+//! Low-risk exact entries warn rather than allow: an unconfirmed report is still worth a
+//! warning, and a warning costs the user one glance. Prefix rules are **one risk level softer**
+//! than exact entries (a high-risk prefix acts like a medium exact entry, and so on), because a
+//! prefix covers many numbers of which only some are fraud: a prefix alone never blocks by
+//! default.
 
 use crate::entry::{Category, ReportBucket, Risk};
 use std::fmt;
@@ -90,7 +118,10 @@ impl fmt::Display for Source {
 }
 
 /// The answer to a lookup: what to do and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `category`, `risk` and `reports` are set exactly when `source` is [`Source::Exact`] or
+/// [`Source::Prefix`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Verdict {
     /// What the app should do.
@@ -105,4 +136,214 @@ pub struct Verdict {
     pub reports: Option<ReportBucket>,
     /// The blocklist release the answer was read from.
     pub list_version: u64,
+}
+
+impl Verdict {
+    /// A verdict with no blocklist entry behind it (protected, user lists, or nothing matched).
+    pub fn without_entry(action: Action, source: Source, list_version: u64) -> Verdict {
+        Verdict {
+            action,
+            source,
+            category: None,
+            risk: None,
+            reports: None,
+            list_version,
+        }
+    }
+
+    /// The verdict for "nothing matched": allow.
+    pub fn none(list_version: u64) -> Verdict {
+        Verdict::without_entry(Action::Allow, Source::None, list_version)
+    }
+}
+
+/// The actions for the three risk levels of one (source, direction) cell of a [`Policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RiskActions {
+    /// Action for [`Risk::Low`].
+    pub low: Action,
+    /// Action for [`Risk::Medium`].
+    pub medium: Action,
+    /// Action for [`Risk::High`].
+    pub high: Action,
+}
+
+impl RiskActions {
+    /// The action for `risk`.
+    pub const fn get(&self, risk: Risk) -> Action {
+        match risk {
+            Risk::Low => self.low,
+            Risk::Medium => self.medium,
+            Risk::High => self.high,
+        }
+    }
+}
+
+/// The configurable table from (source, risk, direction) to [`Action`]; see the
+/// [module docs](self) for the defaults and the two rules no policy can override.
+///
+/// ```
+/// use fraudshield_core::entry::Risk;
+/// use fraudshield_core::verdict::{Action, Direction, Policy, Source};
+///
+/// let policy = Policy::default();
+/// assert_eq!(policy.action(Source::Exact, Some(Risk::High), Direction::Incoming), Action::Block);
+/// assert_eq!(policy.action(Source::Exact, Some(Risk::High), Direction::Outgoing), Action::Warn);
+/// assert_eq!(policy.action(Source::Prefix, Some(Risk::High), Direction::Incoming), Action::Warn);
+///
+/// // A stricter policy; protected numbers still cannot be blocked.
+/// let mut strict = Policy::default();
+/// strict.exact_incoming.medium = Action::Block;
+/// assert_eq!(strict.action(Source::Exact, Some(Risk::Medium), Direction::Incoming), Action::Block);
+/// assert_eq!(strict.action(Source::Protected, None, Direction::Incoming), Action::Allow);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Policy {
+    /// Exact blocklist entries, incoming calls and messages.
+    pub exact_incoming: RiskActions,
+    /// Exact blocklist entries, outgoing calls ([`Action::Block`] is read as [`Action::Warn`]).
+    pub exact_outgoing: RiskActions,
+    /// Prefix rules, incoming.
+    pub prefix_incoming: RiskActions,
+    /// Prefix rules, outgoing ([`Action::Block`] is read as [`Action::Warn`]).
+    pub prefix_outgoing: RiskActions,
+    /// The user's own block list, incoming.
+    pub user_block_incoming: Action,
+    /// The user's own block list, outgoing ([`Action::Block`] is read as [`Action::Warn`]).
+    pub user_block_outgoing: Action,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        use Action::{Allow, Block, Warn};
+        Policy {
+            exact_incoming: RiskActions {
+                low: Warn,
+                medium: Warn,
+                high: Block,
+            },
+            exact_outgoing: RiskActions {
+                low: Warn,
+                medium: Warn,
+                high: Warn,
+            },
+            prefix_incoming: RiskActions {
+                low: Allow,
+                medium: Warn,
+                high: Warn,
+            },
+            prefix_outgoing: RiskActions {
+                low: Allow,
+                medium: Warn,
+                high: Warn,
+            },
+            user_block_incoming: Block,
+            user_block_outgoing: Warn,
+        }
+    }
+}
+
+impl Policy {
+    /// The action for a lookup that found `source` (with the entry's `risk` for
+    /// [`Source::Exact`] and [`Source::Prefix`]; a missing risk reads as [`Risk::High`]).
+    pub fn action(&self, source: Source, risk: Option<Risk>, direction: Direction) -> Action {
+        let risk = risk.unwrap_or(Risk::High);
+        let action = match (source, direction) {
+            (Source::Protected | Source::UserAllow | Source::None, _) => return Action::Allow,
+            (Source::UserBlock, Direction::Incoming) => self.user_block_incoming,
+            (Source::UserBlock, Direction::Outgoing) => self.user_block_outgoing,
+            (Source::Exact, Direction::Incoming) => self.exact_incoming.get(risk),
+            (Source::Exact, Direction::Outgoing) => self.exact_outgoing.get(risk),
+            (Source::Prefix, Direction::Incoming) => self.prefix_incoming.get(risk),
+            (Source::Prefix, Direction::Outgoing) => self.prefix_outgoing.get(risk),
+        };
+        match (direction, action) {
+            // An outgoing call is never silently dropped.
+            (Direction::Outgoing, Action::Block) => Action::Warn,
+            _ => action,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_is_never_blocked_whatever_the_policy() {
+        let all_block = RiskActions {
+            low: Action::Block,
+            medium: Action::Block,
+            high: Action::Block,
+        };
+        let p = Policy {
+            exact_incoming: all_block,
+            exact_outgoing: all_block,
+            prefix_incoming: all_block,
+            prefix_outgoing: all_block,
+            user_block_incoming: Action::Block,
+            user_block_outgoing: Action::Block,
+        };
+        for source in [Source::UserBlock, Source::Exact, Source::Prefix] {
+            for risk in Risk::ALL {
+                assert_eq!(
+                    p.action(source, Some(risk), Direction::Outgoing),
+                    Action::Warn
+                );
+                assert_eq!(
+                    p.action(source, Some(risk), Direction::Incoming),
+                    Action::Block
+                );
+            }
+        }
+        for d in [Direction::Incoming, Direction::Outgoing] {
+            assert_eq!(
+                p.action(Source::Protected, Some(Risk::High), d),
+                Action::Allow
+            );
+            assert_eq!(
+                p.action(Source::UserAllow, Some(Risk::High), d),
+                Action::Allow
+            );
+            assert_eq!(p.action(Source::None, None, d), Action::Allow);
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let p = Policy::default();
+        let inc = Direction::Incoming;
+        let out = Direction::Outgoing;
+        assert_eq!(
+            p.action(Source::Exact, Some(Risk::High), inc),
+            Action::Block
+        );
+        assert_eq!(
+            p.action(Source::Exact, Some(Risk::Medium), inc),
+            Action::Warn
+        );
+        assert_eq!(p.action(Source::Exact, Some(Risk::Low), inc), Action::Warn);
+        assert_eq!(
+            p.action(Source::Prefix, Some(Risk::High), inc),
+            Action::Warn
+        );
+        assert_eq!(
+            p.action(Source::Prefix, Some(Risk::Medium), inc),
+            Action::Warn
+        );
+        assert_eq!(
+            p.action(Source::Prefix, Some(Risk::Low), inc),
+            Action::Allow
+        );
+        assert_eq!(p.action(Source::UserBlock, None, inc), Action::Block);
+        assert_eq!(p.action(Source::UserBlock, None, out), Action::Warn);
+        for r in Risk::ALL {
+            assert_eq!(p.action(Source::Exact, Some(r), out), Action::Warn);
+        }
+        // Prefix rules are one risk level softer than exact entries.
+        assert_eq!(p.prefix_incoming.high, p.exact_incoming.medium,);
+        assert_eq!(p.prefix_incoming.medium, p.exact_incoming.low);
+    }
 }
