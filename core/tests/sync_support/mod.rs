@@ -1,0 +1,375 @@
+//! Shared support for the sync tests: a loopback HTTP/1.1 server that serves a publisher's
+//! directory and can misbehave on demand, and a deterministic generator of realistic list
+//! entries (Chinese mobiles and landlines, bank cards, QQ numbers, Alipay ids).
+//!
+//! The server is plain `std::net`: one thread accepts, one thread per connection, every
+//! response closes its connection. Misbehaviours are byte-level (trickling, endless bodies,
+//! lying `Content-Length`), which a framework would smooth over. Every wait is bounded.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
+use fraudshield_core::key::Key;
+use fraudshield_core::kind::Kind;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How the server answers one path.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// A fixed response.
+    Fixed {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// The body `bytes`, one byte every `every`, with a correct Content-Length.
+    Trickle { body: Vec<u8>, every: Duration },
+    /// A body with no length that never ends (stops after `max` or when the client leaves).
+    Endless { max: Duration },
+    /// Claims `Content-Length: declared` and sends that many zero bytes (or until the client
+    /// leaves).
+    Huge { declared: u64 },
+}
+
+#[derive(Default)]
+struct State {
+    overrides: HashMap<String, Behavior>,
+    requests: Vec<String>,
+}
+
+/// A loopback server over a directory.
+pub struct Server {
+    addr: std::net::SocketAddr,
+    root: PathBuf,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    accept: Option<thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves `root` (files at their relative paths) on a free loopback port.
+    pub fn start(root: &Path) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp, rt) = (state.clone(), stop.clone(), root.to_path_buf());
+        let accept = thread::spawn(move || {
+            for conn in listener.incoming() {
+                if sp.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (st, sp, rt) = (st.clone(), sp.clone(), rt.clone());
+                thread::spawn(move || handle(conn, &rt, &st, &sp));
+            }
+        });
+        Server {
+            addr,
+            root: root.to_path_buf(),
+            state,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Answers `path` (e.g. `/v1/manifest`) with `b` from now on.
+    pub fn set(&self, path: &str, b: Behavior) {
+        self.state
+            .lock()
+            .unwrap()
+            .overrides
+            .insert(path.to_owned(), b);
+    }
+
+    /// Serves `path` from the directory again.
+    pub fn clear(&self, path: &str) {
+        self.state.lock().unwrap().overrides.remove(path);
+    }
+
+    /// Serves every path from the directory again.
+    pub fn clear_all(&self) {
+        self.state.lock().unwrap().overrides.clear();
+    }
+
+    /// Every request head received so far (request line and headers).
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// How many requests were received.
+    pub fn request_count(&self) -> usize {
+        self.state.lock().unwrap().requests.len()
+    }
+
+    /// Forgets the request log.
+    pub fn reset_requests(&self) {
+        self.state.lock().unwrap().requests.clear();
+    }
+
+    /// The served directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn read_head(conn: &mut TcpStream) -> Option<String> {
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte).ok()? == 0 || buf.len() > 16 * 1024 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn write_head(
+    conn: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+) -> std::io::Result<()> {
+    let mut s = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        s.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s.push_str("\r\n");
+    conn.write_all(s.as_bytes())
+}
+
+fn etag_of(body: &[u8]) -> String {
+    let d = fraudshield_core::release::keys::sha256(body);
+    format!("\"{}\"", fraudshield_core::release::keys::hex(&d[..8]))
+}
+
+fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicBool) {
+    let Some(head) = read_head(&mut conn) else {
+        return;
+    };
+    let path = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("/")
+        .to_owned();
+    let inm = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("if-none-match")
+            .then(|| v.trim().to_owned())
+    });
+    let behavior = {
+        let mut st = state.lock().unwrap();
+        st.requests.push(head.clone());
+        st.overrides.get(&path).cloned()
+    };
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = match behavior {
+        None => {
+            let file = root.join(path.trim_start_matches('/'));
+            match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let etag = etag_of(&body);
+                    if inm.as_deref() == Some(etag.as_str()) {
+                        write_head(&mut conn, 304, &[("ETag".into(), etag)])
+                    } else {
+                        write_head(
+                            &mut conn,
+                            200,
+                            &[
+                                ("Content-Length".into(), body.len().to_string()),
+                                ("ETag".into(), etag),
+                            ],
+                        )
+                        .and_then(|_| conn.write_all(&body))
+                    }
+                }
+                _ => write_head(&mut conn, 404, &[("Content-Length".into(), "0".into())]),
+            }
+        }
+        Some(Behavior::Fixed {
+            status,
+            headers,
+            body,
+        }) => {
+            let mut h = headers.clone();
+            h.push(("Content-Length".into(), body.len().to_string()));
+            write_head(&mut conn, status, &h).and_then(|_| conn.write_all(&body))
+        }
+        Some(Behavior::Trickle { body, every }) => {
+            let h = [("Content-Length".to_string(), body.len().to_string())];
+            let mut r = write_head(&mut conn, 200, &h);
+            for b in body {
+                if r.is_err() || stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                thread::sleep(every);
+                r = conn.write_all(&[b]);
+            }
+            r
+        }
+        Some(Behavior::Endless { max }) => {
+            let start = Instant::now();
+            let mut r = write_head(&mut conn, 200, &[]);
+            let chunk = vec![0x41u8; 64 * 1024];
+            while r.is_ok() && start.elapsed() < max && !stop.load(Ordering::SeqCst) {
+                r = conn.write_all(&chunk);
+            }
+            r
+        }
+        Some(Behavior::Huge { declared }) => {
+            let h = [("Content-Length".to_string(), declared.to_string())];
+            let mut r = write_head(&mut conn, 200, &h);
+            let chunk = vec![0u8; 64 * 1024];
+            let mut sent = 0u64;
+            while r.is_ok() && sent < declared && !stop.load(Ordering::SeqCst) {
+                r = conn.write_all(&chunk);
+                sent += chunk.len() as u64;
+            }
+            r
+        }
+    };
+    let _ = conn.flush();
+}
+
+/// A small deterministic random generator (SplitMix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const MOBILE_PREFIXES: &[&str] = &[
+    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152",
+    "153", "155", "156", "157", "158", "159", "170", "171", "173", "176", "177", "178", "180",
+    "181", "182", "183", "184", "185", "186", "187", "188", "189", "191", "198", "199",
+];
+const AREA_CODES: &[&str] = &["10", "21", "20", "755", "571", "28", "27", "23", "25", "29"];
+
+/// One realistic entry: 70% mobiles, 10% landlines, 12% bank cards, 6% QQ, 2% Alipay ids.
+pub fn random_key(rng: &mut Rng) -> Key {
+    let p = rng.below(100);
+    if p < 70 {
+        let pre = MOBILE_PREFIXES[rng.below(MOBILE_PREFIXES.len() as u64) as usize];
+        Key::new(
+            Kind::Phone,
+            &format!("+86{pre}{:08}", rng.below(100_000_000)),
+        )
+    } else if p < 80 {
+        let area = AREA_CODES[rng.below(AREA_CODES.len() as u64) as usize];
+        let local = if area.len() == 2 {
+            8
+        } else {
+            7 + rng.below(2) as usize
+        };
+        let first = 2 + rng.below(7);
+        let rest = rng.below(10u64.pow(local as u32 - 1));
+        Key::new(
+            Kind::Phone,
+            &format!("+86{area}{first}{rest:0w$}", w = local - 1),
+        )
+    } else if p < 92 {
+        let len = [16usize, 19][rng.below(2) as usize];
+        let bin = ["622202", "621700", "622848", "623668"][rng.below(4) as usize];
+        let rest = (rng.next() as u128) << 64 | rng.next() as u128;
+        let rest = rest % 10u128.pow((len - 6) as u32);
+        Key::new(Kind::Bank, &format!("{bin}{rest:0w$}", w = len - 6))
+    } else if p < 98 {
+        let digits = 6 + rng.below(5) as u32;
+        let lo = 10u64.pow(digits - 1);
+        Key::new(Kind::Qq, &(lo + rng.below(9 * lo)).to_string())
+    } else {
+        Key::new(
+            Kind::Alipay,
+            &format!("2088{:012}", rng.below(1_000_000_000_000)),
+        )
+    }
+}
+
+/// A realistic value: mostly high-risk fraud categories, few report buckets.
+pub fn random_value(rng: &mut Rng) -> EntryValue {
+    EntryValue {
+        category: Category::ALL[1 + rng.below(7) as usize],
+        risk: [Risk::High, Risk::High, Risk::Medium, Risk::Low][rng.below(4) as usize],
+        reports: ReportBucket::new([0u8, 1, 1, 2, 2, 3, 4][rng.below(7) as usize]).unwrap(),
+        prefix: false,
+    }
+}
+
+/// `n` distinct upserts.
+pub fn initial_changes(rng: &mut Rng, n: usize) -> Vec<Change> {
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < n {
+        seen.insert(random_key(rng), random_value(rng));
+    }
+    seen.into_iter()
+        .map(|(k, v)| Change::Upsert(k, v))
+        .collect()
+}
+
+/// A batch of `n` changes against `current`: 60% new entries, 25% value changes, 15% removals.
+pub fn delta_changes(
+    rng: &mut Rng,
+    current: &std::collections::BTreeMap<Key, EntryValue>,
+    n: usize,
+) -> Vec<Change> {
+    let keys: Vec<&Key> = current.keys().collect();
+    let mut out = std::collections::BTreeMap::new();
+    while out.len() < n {
+        let p = rng.below(100);
+        if p < 60 || keys.is_empty() {
+            out.insert(
+                random_key(rng),
+                Change::Upsert(Key::new(Kind::Qq, "10000"), random_value(rng)),
+            );
+        } else {
+            let k = keys[rng.below(keys.len() as u64) as usize].clone();
+            let c = if p < 85 {
+                Change::Upsert(k.clone(), random_value(rng))
+            } else {
+                Change::Remove(k.clone())
+            };
+            out.insert(k, c);
+        }
+    }
+    out.into_iter()
+        .map(|(k, c)| match c {
+            Change::Upsert(_, v) => Change::Upsert(k, v),
+            Change::Remove(_) => Change::Remove(k),
+        })
+        .collect()
+}
