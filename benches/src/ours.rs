@@ -5,10 +5,18 @@
 //! store or the wire format is not in this build yet), and the report prints it as pending.
 
 use crate::synth::{Blocklist, Dressed};
-use crate::timing::Latency;
+use crate::timing::{self, Latency};
 use fraudshield_core::entry::Change;
 use fraudshield_core::key::Key;
-use std::time::Duration;
+use fraudshield_core::kind::Kind;
+use fraudshield_core::release::keys::{SigningKey, sha256};
+use fraudshield_core::release::wire::{self, Limits, WireHeader, WireKind};
+use fraudshield_core::snapshot;
+use fraudshield_core::store::{Store, StoreOptions};
+use fraudshield_core::verdict::{Direction, Source};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// What [`measure`] runs on.
 #[derive(Debug, Clone, Copy)]
@@ -178,8 +186,247 @@ impl Figures {
     }
 }
 
-/// Measures the store on `inputs`.
+/// The list id written into wire artifacts.
+const LIST_ID: &str = "bench";
+
+/// Measures the store and the wire format on `inputs`. Never panics: a failing step makes its
+/// figures `Err` with the reason.
 pub fn measure(inputs: &Inputs<'_>) -> Figures {
-    let _ = inputs;
-    Figures::pending("store not merged")
+    let mut f = Figures::pending("not reached: an earlier step failed");
+    if let Err(e) = measure_into(inputs, &mut f) {
+        f.notes.push(format!("store measurement stopped: {e}"));
+    }
+    f
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn measure_into(inputs: &Inputs<'_>, f: &mut Figures) -> Result<(), String> {
+    let list = inputs.list;
+    let dir = tempfile::tempdir().map_err(err("temp dir"))?;
+    let packed = || list.entries().iter().map(|(k, v)| (k.as_bytes(), v.pack()));
+
+    // Snapshot build: the FST file with header, checksum and digest, fsynced.
+    let file = dir.path().join("standalone.fst");
+    let t = Instant::now();
+    snapshot::write_snapshot(&file, packed()).map_err(err("snapshot build"))?;
+    f.snapshot_build_ms = Ok(ms(t.elapsed()));
+    f.snapshot_bytes = Ok(file_len(&file) as f64);
+
+    // Wire artifacts, as the publisher writes them.
+    let snapshot_wire =
+        wire::encode_snapshot(LIST_ID, 1, list.entries().iter().map(|(k, v)| (k, v)), None);
+    f.wire_snapshot_bytes = Ok(snapshot_wire.len() as f64);
+    let delta_wire = wire::encode_delta(LIST_ID, 1, 2, inputs.changes, None);
+    if !inputs.changes.is_empty() {
+        f.wire_delta_bytes_per_change = Ok(delta_wire.len() as f64 / inputs.changes.len() as f64);
+    }
+
+    // A store holding the list as its base (auto-compaction off: compaction is timed below).
+    let store_dir = dir.path().join("store");
+    let options = StoreOptions {
+        auto_compact_overlay_len: None,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&store_dir, options.clone()).map_err(err("store open"))?;
+    let t = Instant::now();
+    store
+        .install_snapshot(list.entries().iter().cloned(), 1, None, &[])
+        .map_err(err("snapshot install"))?;
+    f.notes.push(format!(
+        "installing the full list into the store (build + verify + rename + SQLite): {:.0} ms",
+        ms(t.elapsed())
+    ));
+
+    // Lookups at rest.
+    let check = |k: &Key| store.check_key(k, Direction::Incoming).action;
+    for k in inputs.present.iter().take(1_000) {
+        if store.check_key(k, Direction::Incoming).source != Source::Exact {
+            return Err("the store missed a present key".to_string());
+        }
+    }
+    for k in inputs.absent.iter().take(1_000) {
+        if store.check_key(k, Direction::Incoming).source != Source::None {
+            return Err("the store flagged an absent key".to_string());
+        }
+    }
+    for k in inputs.prefix.iter().take(1_000) {
+        if store.check_key(k, Direction::Incoming).source != Source::Prefix {
+            return Err("the store missed a prefix rule".to_string());
+        }
+    }
+    f.present = Ok(timing::per_op(inputs.present, inputs.budget, check));
+    f.absent = Ok(timing::per_op(inputs.absent, inputs.budget, check));
+    f.prefix = if inputs.prefix.is_empty() {
+        Err("the list has no mobile prefix rule".to_string())
+    } else {
+        Ok(timing::per_op(inputs.prefix, inputs.budget, check))
+    };
+    f.raw = Ok(timing::per_op(inputs.dressed, inputs.budget, |d| {
+        store
+            .check_raw(Kind::Phone, &d.raw, Direction::Incoming)
+            .map(|v| v.action)
+    }));
+
+    // A 1% delta and a compaction while another thread looks up.
+    let key = SigningKey::generate().map_err(err("signing key"))?;
+    let public = key.public();
+    let signature = key.sign(&sha256(&delta_wire));
+    let expected = WireHeader {
+        kind: WireKind::Delta,
+        list_id: LIST_ID.to_string(),
+        from_release: 1,
+        release: 2,
+        entry_count: inputs.changes.len() as u64,
+    };
+    let mixed: Vec<Key> = inputs
+        .present
+        .iter()
+        .zip(inputs.absent)
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    let stop = AtomicBool::new(false);
+    let rest = inputs.budget.max(Duration::from_millis(200));
+    let mut samples: Vec<(Instant, f64)> = Vec::with_capacity(1 << 20);
+    let phases = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            timing::sample(
+                &mixed,
+                Duration::ZERO,
+                || stop.load(Ordering::Relaxed),
+                |k| store.check_key(k, Direction::Incoming).action,
+                |at, ns| samples.push((at, ns)),
+            )
+        });
+        let result = (|| -> Result<[Instant; 5], String> {
+            std::thread::sleep(rest);
+            let d0 = Instant::now();
+            // Verify (signature over the artifact hash, hash, decode with limits), then
+            // durable + live (stage, SQLite commit, swap).
+            if !public.verify(&sha256(&delta_wire), &signature) {
+                return Err("delta signature did not verify".to_string());
+            }
+            let decoded = wire::decode(&delta_wire, Some(&expected), &Limits::default())
+                .map_err(err("delta decode"))?;
+            store
+                .apply(&decoded.changes(), 2)
+                .map_err(err("delta apply"))?;
+            let d1 = Instant::now();
+            std::thread::sleep(rest / 2);
+            let c0 = Instant::now();
+            store.compact().map_err(err("compaction"))?;
+            let c1 = Instant::now();
+            std::thread::sleep(Duration::from_millis(20));
+            Ok([d0, d1, c0, c1, Instant::now()])
+        })();
+        stop.store(true, Ordering::Relaxed);
+        let _ = reader.join();
+        result
+    })?;
+    let [d0, d1, c0, c1, _] = phases;
+    f.delta_apply_ms = Ok(ms(d1 - d0));
+    f.compaction_ms = Ok(ms(c1 - c0));
+    let window = |from: Instant, to: Instant| {
+        let mut v: Vec<f64> = samples
+            .iter()
+            .filter(|(at, _)| *at >= from && *at <= to)
+            .map(|(_, ns)| *ns)
+            .collect();
+        Latency::from_samples(&mut v)
+    };
+    let start = samples.first().map_or(d0, |s| s.0);
+    let at_rest = window(start + Duration::from_millis(20), d0);
+    let during_delta = window(d0, d1);
+    let during_compaction = window(c0, c1);
+    f.concurrent = Ok([at_rest, during_delta, during_compaction]);
+    f.p99_during_delta_ratio = ratio(&during_delta, &at_rest, "the delta");
+    f.p99_during_compaction_ratio = ratio(&during_compaction, &at_rest, "compaction");
+    f.notes.push(format!(
+        "lookup samples from the measuring thread: {} at rest, {} during the delta, {} during \
+         compaction (each sample = {} lookups)",
+        at_rest.samples,
+        during_delta.samples,
+        during_compaction.samples,
+        timing::BATCH
+    ));
+    // Correctness after the delta and compaction.
+    for c in inputs.changes.iter().take(1_000) {
+        let v = store.check_key(c.key(), Direction::Incoming);
+        let ok = match c {
+            Change::Upsert(_, _) => v.source == Source::Exact,
+            Change::Remove(_) => v.source != Source::Exact,
+        };
+        if !ok {
+            return Err("a change of the delta is not visible".to_string());
+        }
+    }
+
+    // Cold open: the store was closed, the file is not mapped by this process any more.
+    drop(store);
+    let mut opens = Vec::new();
+    for i in 0..5 {
+        let probe = &inputs.present[i % inputs.present.len().max(1)];
+        let t = Instant::now();
+        let s = Store::open(&store_dir, options.clone()).map_err(err("store reopen"))?;
+        let v = s.check_key(probe, Direction::Incoming);
+        opens.push(t.elapsed());
+        if v.source != Source::Exact {
+            return Err("the reopened store missed a present key".to_string());
+        }
+        drop(s);
+    }
+    opens.sort();
+    f.cold_open_ms = Ok(ms(opens[opens.len() / 2]));
+    Ok(())
+}
+
+fn ratio(during: &Latency, rest: &Latency, what: &str) -> Result<f64, String> {
+    if during.samples < 10 || rest.samples < 10 {
+        Err(format!(
+            "too few lookup samples during {what} ({}) to judge a p99",
+            during.samples
+        ))
+    } else {
+        Ok(during.p99_ns / rest.p99_ns)
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_figure_is_measured_on_a_small_list() {
+        let list = Blocklist::generate(3_000, 3);
+        let present = list.present_queries(500, 1);
+        let absent = list.absent_queries(500, 2);
+        let prefix = list.prefix_queries(100, 3);
+        let dressed = crate::synth::dress(&absent, 4);
+        let changes = list.delta(30, 5);
+        let f = measure(&Inputs {
+            list: &list,
+            present: &present,
+            absent: &absent,
+            prefix: &prefix,
+            dressed: &dressed,
+            changes: &changes,
+            budget: Duration::from_millis(5),
+        });
+        assert!(f.present.is_ok(), "{:?}", f.notes);
+        assert!(f.absent.is_ok() && f.prefix.is_ok() && f.raw.is_ok());
+        assert!(f.snapshot_bytes.as_ref().is_ok_and(|b| *b > 3_000.0));
+        assert!(f.wire_snapshot_bytes.is_ok() && f.wire_delta_bytes_per_change.is_ok());
+        assert!(f.cold_open_ms.is_ok() && f.delta_apply_ms.is_ok() && f.compaction_ms.is_ok());
+        assert!(f.concurrent.is_ok());
+    }
 }
