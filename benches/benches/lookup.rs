@@ -43,7 +43,7 @@ fn lookups(c: &mut Criterion) {
             for (name, alt) in &alternatives {
                 group.bench_with_input(BenchmarkId::new(*name, n), queries, |b, q| {
                     let mut cycle = Cycle::new(q);
-                    b.iter(|| alt.get(black_box(cycle.next().as_bytes())))
+                    b.iter(|| alt.get(black_box(cycle.next())))
                 });
             }
             group.finish();

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// An exact-key lookup over a list, the common shape of every alternative.
 pub trait Lookup {
-    /// The packed value ([`EntryValue::pack`]) stored under `key`, if any.
-    fn get(&self, key: &[u8]) -> Option<u64>;
+    /// The packed value ([`EntryValue::pack`]) stored under exactly `key`, if any.
+    fn get(&self, key: &Key) -> Option<u64>;
 }
 
 /// How a SQLite list is opened and queried.
@@ -121,8 +121,8 @@ fn file_len(path: &Path) -> u64 {
 impl Lookup for SqliteList {
     /// A SQLite error reads as "not found"; the report checks every alternative's answers
     /// against the list before timing it, so an error cannot go unnoticed.
-    fn get(&self, key: &[u8]) -> Option<u64> {
-        self.try_get(key).ok().flatten()
+    fn get(&self, key: &Key) -> Option<u64> {
+        self.try_get(key.as_bytes()).ok().flatten()
     }
 }
 
@@ -157,8 +157,8 @@ impl HashList {
 }
 
 impl Lookup for HashList {
-    fn get(&self, key: &[u8]) -> Option<u64> {
-        self.map.get(key).copied()
+    fn get(&self, key: &Key) -> Option<u64> {
+        self.map.get(key.as_bytes()).copied()
     }
 }
 
@@ -191,7 +191,8 @@ impl SortedList {
 }
 
 impl Lookup for SortedList {
-    fn get(&self, key: &[u8]) -> Option<u64> {
+    fn get(&self, key: &Key) -> Option<u64> {
+        let key = key.as_bytes();
         self.entries
             .binary_search_by(|(k, _)| k.as_ref().cmp(key))
             .ok()
@@ -218,9 +219,39 @@ impl FstList {
     }
 }
 
+/// Bytes of a bare `fst::Set` of the keys alone: what the values cost in [`FstList`] is the
+/// difference.
+pub fn fst_set_bytes(entries: &[(Key, EntryValue)]) -> Result<u64, fst::Error> {
+    let set = fst::Set::from_iter(entries.iter().map(|(k, _)| k.as_bytes()))?;
+    Ok(set.as_fst().as_bytes().len() as u64)
+}
+
+/// Bytes of an `fst::Map` whose values are replaced by their frequency rank (the most common
+/// value becomes 0, the next 1, …, with a 1,024-entry table on the side to map ranks back):
+/// how much a value encoding that the FST's output sharing likes would save.
+pub fn fst_ranked_bytes(entries: &[(Key, EntryValue)]) -> Result<u64, fst::Error> {
+    let mut counts: HashMap<u64, u64> = HashMap::new();
+    for (_, v) in entries {
+        *counts.entry(v.pack()).or_default() += 1;
+    }
+    let mut by_count: Vec<(u64, u64)> = counts.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rank: HashMap<u64, u64> = by_count
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| (*v, i as u64))
+        .collect();
+    let map = fst::Map::from_iter(
+        entries
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), rank.get(&v.pack()).copied().unwrap_or(0))),
+    )?;
+    Ok(map.as_fst().as_bytes().len() as u64 + 1024 * 2)
+}
+
 impl Lookup for FstList {
-    fn get(&self, key: &[u8]) -> Option<u64> {
-        self.map.get(key)
+    fn get(&self, key: &Key) -> Option<u64> {
+        self.map.get(key.as_bytes())
     }
 }
 
@@ -258,13 +289,10 @@ mod tests {
         let absent = list.absent_queries(200, 1);
         for alt in &alternatives {
             for k in &present {
-                assert_eq!(
-                    alt.get(k.as_bytes()),
-                    list.get(k.as_bytes()).map(|v| v.pack())
-                );
+                assert_eq!(alt.get(k), list.get(k.as_bytes()).map(|v| v.pack()));
             }
             for k in &absent {
-                assert_eq!(alt.get(k.as_bytes()), None);
+                assert_eq!(alt.get(k), None);
             }
         }
     }
@@ -280,5 +308,8 @@ mod tests {
         assert!(f.bytes() > 2_000 && f.bytes() < s.disk_bytes());
         assert!(HashList::build(list.entries()).heap_bytes() > 2_000 * 24);
         assert!(SortedList::build(list.entries()).heap_bytes() > 2_000 * 24);
+        let set = fst_set_bytes(list.entries()).unwrap();
+        assert!(set < f.bytes(), "values cost bytes");
+        assert!(fst_ranked_bytes(list.entries()).unwrap() > set);
     }
 }

@@ -24,7 +24,7 @@
 //! let list = Blocklist::generate(5_000, DEFAULT_SEED);
 //! let fst = FstList::build(list.entries()).unwrap();
 //! for key in list.present_queries(100, 1) {
-//!     assert!(fst.get(key.as_bytes()).is_some());
+//!     assert!(fst.get(&key).is_some());
 //! }
 //! ```
 

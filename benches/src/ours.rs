@@ -4,9 +4,10 @@
 //! Every figure is a `Result`: `Err` carries the reason it is not measured (for example the
 //! store or the wire format is not in this build yet), and the report prints it as pending.
 
+use crate::alternatives::Lookup;
 use crate::synth::{Blocklist, Dressed};
 use crate::timing::{self, Latency};
-use fraudshield_core::entry::Change;
+use fraudshield_core::entry::{Change, EntryValue};
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
 use fraudshield_core::release::keys::{SigningKey, sha256};
@@ -14,7 +15,7 @@ use fraudshield_core::release::wire::{self, Limits, WireHeader, WireKind};
 use fraudshield_core::snapshot;
 use fraudshield_core::store::{Store, StoreOptions};
 use fraudshield_core::verdict::{Direction, Source};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -189,14 +190,24 @@ impl Figures {
 /// The list id written into wire artifacts.
 const LIST_ID: &str = "bench";
 
-/// Measures the store and the wire format on `inputs`. Never panics: a failing step makes its
-/// figures `Err` with the reason.
+/// Measures everything on `inputs` (what the report does, in one call; the report itself
+/// interleaves the lookup figures with the alternatives'). Never panics: a failing step makes
+/// its figures `Err` with the reason.
 pub fn measure(inputs: &Inputs<'_>) -> Figures {
-    let mut f = Figures::pending("not reached: an earlier step failed");
-    if let Err(e) = measure_into(inputs, &mut f) {
-        f.notes.push(format!("store measurement stopped: {e}"));
+    match Session::open(inputs.list, inputs.changes) {
+        Ok(session) => {
+            let store = session.lookup();
+            let present = timing::per_op(inputs.present, inputs.budget, |k| store.get(k));
+            let absent = timing::per_op(inputs.absent, inputs.budget, |k| store.get(k));
+            let raw = timing::per_op(inputs.dressed, inputs.budget, |d| session.check_raw(d));
+            let mut f = session.finish(inputs);
+            f.present = Ok(present);
+            f.absent = Ok(absent);
+            f.raw = Ok(raw);
+            f
+        }
+        Err(e) => Figures::pending(&e),
     }
-    f
 }
 
 fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
@@ -207,197 +218,283 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn measure_into(inputs: &Inputs<'_>, f: &mut Figures) -> Result<(), String> {
-    let list = inputs.list;
-    let dir = tempfile::tempdir().map_err(err("temp dir"))?;
-    let packed = || list.entries().iter().map(|(k, v)| (k.as_bytes(), v.pack()));
-
-    // Snapshot build: the FST file with header, checksum and digest, fsynced.
-    let file = dir.path().join("standalone.fst");
-    let t = Instant::now();
-    snapshot::write_snapshot(&file, packed()).map_err(err("snapshot build"))?;
-    f.snapshot_build_ms = Ok(ms(t.elapsed()));
-    f.snapshot_bytes = Ok(file_len(&file) as f64);
-
-    // Wire artifacts, as the publisher writes them.
-    let snapshot_wire =
-        wire::encode_snapshot(LIST_ID, 1, list.entries().iter().map(|(k, v)| (k, v)), None);
-    f.wire_snapshot_bytes = Ok(snapshot_wire.len() as f64);
-    let delta_wire = wire::encode_delta(LIST_ID, 1, 2, inputs.changes, None);
-    if !inputs.changes.is_empty() {
-        f.wire_delta_bytes_per_change = Ok(delta_wire.len() as f64 / inputs.changes.len() as f64);
-    }
-
-    // A store holding the list as its base (auto-compaction off: compaction is timed below).
-    let store_dir = dir.path().join("store");
-    let options = StoreOptions {
+fn options() -> StoreOptions {
+    StoreOptions {
+        // Compaction is timed on purpose below, not started behind the measurement's back.
         auto_compact_overlay_len: None,
         ..StoreOptions::default()
-    };
-    let store = Store::open(&store_dir, options.clone()).map_err(err("store open"))?;
-    let t = Instant::now();
-    store
-        .install_snapshot(list.entries().iter().cloned(), 1, None, &[])
-        .map_err(err("snapshot install"))?;
-    f.notes.push(format!(
-        "installing the full list into the store (build + verify + rename + SQLite): {:.0} ms",
-        ms(t.elapsed())
-    ));
+    }
+}
 
-    // Lookups at rest.
-    let check = |k: &Key| store.check_key(k, Direction::Incoming).action;
-    for k in inputs.present.iter().take(1_000) {
-        if store.check_key(k, Direction::Incoming).source != Source::Exact {
+/// A store holding the list as its base, in a temporary directory, plus the figures measured
+/// while setting it up (snapshot build, wire sizes).
+pub struct Session {
+    _dir: tempfile::TempDir,
+    store_dir: PathBuf,
+    store: Store,
+    delta_wire: Vec<u8>,
+    figures: Figures,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("store_dir", &self.store_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The store seen through the alternatives' [`Lookup`] trait: a full check (protected
+/// numbers, user lists, exact entry, prefix walk, overlay, policy → verdict), reported as the
+/// packed value of an exact hit.
+#[derive(Clone, Copy)]
+pub struct StoreLookup<'a>(&'a Store);
+
+impl Lookup for StoreLookup<'_> {
+    fn get(&self, key: &Key) -> Option<u64> {
+        let v = self.0.check_key(key, Direction::Incoming);
+        match (v.source, v.category, v.risk, v.reports) {
+            (Source::Exact, Some(category), Some(risk), Some(reports)) => Some(
+                EntryValue {
+                    category,
+                    risk,
+                    reports,
+                    prefix: false,
+                }
+                .pack(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl Session {
+    /// Builds a standalone snapshot file (timed), encodes the wire artifacts for the list and
+    /// for `changes`, and installs the list into a fresh store.
+    pub fn open(list: &Blocklist, changes: &[Change]) -> Result<Session, String> {
+        let mut figures = Figures::pending("not reached: an earlier step failed");
+        let dir = tempfile::tempdir().map_err(err("temp dir"))?;
+        let file = dir.path().join("standalone.fst");
+        let t = Instant::now();
+        snapshot::write_snapshot(
+            &file,
+            list.entries().iter().map(|(k, v)| (k.as_bytes(), v.pack())),
+        )
+        .map_err(err("snapshot build"))?;
+        figures.snapshot_build_ms = Ok(ms(t.elapsed()));
+        figures.snapshot_bytes = Ok(file_len(&file) as f64);
+        let _ = std::fs::remove_file(&file);
+
+        let snapshot_wire =
+            wire::encode_snapshot(LIST_ID, 1, list.entries().iter().map(|(k, v)| (k, v)), None);
+        figures.wire_snapshot_bytes = Ok(snapshot_wire.len() as f64);
+        let delta_wire = wire::encode_delta(LIST_ID, 1, 2, changes, None);
+        if !changes.is_empty() {
+            figures.wire_delta_bytes_per_change =
+                Ok(delta_wire.len() as f64 / changes.len() as f64);
+        }
+
+        let store_dir = dir.path().join("store");
+        let store = Store::open(&store_dir, options()).map_err(err("store open"))?;
+        let t = Instant::now();
+        store
+            .install_snapshot(list.entries().iter().cloned(), 1, None, &[])
+            .map_err(err("snapshot install"))?;
+        figures.notes.push(format!(
+            "installing the full list into the store (build + verify + rename + SQLite): {:.0} ms",
+            ms(t.elapsed())
+        ));
+        Ok(Session {
+            _dir: dir,
+            store_dir,
+            store,
+            delta_wire,
+            figures,
+        })
+    }
+
+    /// The store as a [`Lookup`].
+    pub fn lookup(&self) -> StoreLookup<'_> {
+        StoreLookup(&self.store)
+    }
+
+    /// Normalizes a raw dressed phone number and checks it (the call-screening path).
+    pub fn check_raw(&self, d: &Dressed) -> Option<fraudshield_core::verdict::Action> {
+        self.store
+            .check_raw(Kind::Phone, &d.raw, Direction::Incoming)
+            .ok()
+            .map(|v| v.action)
+    }
+
+    /// Checks that the store answers the query sets right.
+    pub fn verify_answers(&self, inputs: &Inputs<'_>) -> Result<(), String> {
+        let source = |k: &Key| self.store.check_key(k, Direction::Incoming).source;
+        if inputs.present.iter().any(|k| source(k) != Source::Exact) {
             return Err("the store missed a present key".to_string());
         }
-    }
-    for k in inputs.absent.iter().take(1_000) {
-        if store.check_key(k, Direction::Incoming).source != Source::None {
+        if inputs.absent.iter().any(|k| source(k) != Source::None) {
             return Err("the store flagged an absent key".to_string());
         }
-    }
-    for k in inputs.prefix.iter().take(1_000) {
-        if store.check_key(k, Direction::Incoming).source != Source::Prefix {
+        if inputs.prefix.iter().any(|k| source(k) != Source::Prefix) {
             return Err("the store missed a prefix rule".to_string());
         }
+        Ok(())
     }
-    f.present = Ok(timing::per_op(inputs.present, inputs.budget, check));
-    f.absent = Ok(timing::per_op(inputs.absent, inputs.budget, check));
-    f.prefix = if inputs.prefix.is_empty() {
-        Err("the list has no mobile prefix rule".to_string())
-    } else {
-        Ok(timing::per_op(inputs.prefix, inputs.budget, check))
-    };
-    f.raw = Ok(timing::per_op(inputs.dressed, inputs.budget, |d| {
-        store
-            .check_raw(Kind::Phone, &d.raw, Direction::Incoming)
-            .map(|v| v.action)
-    }));
 
-    // A 1% delta and a compaction while another thread looks up.
-    let key = SigningKey::generate().map_err(err("signing key"))?;
-    let public = key.public();
-    let signature = key.sign(&sha256(&delta_wire));
-    let expected = WireHeader {
-        kind: WireKind::Delta,
-        list_id: LIST_ID.to_string(),
-        from_release: 1,
-        release: 2,
-        entry_count: inputs.changes.len() as u64,
-    };
-    let mixed: Vec<Key> = inputs
-        .present
-        .iter()
-        .zip(inputs.absent)
-        .flat_map(|(a, b)| [a.clone(), b.clone()])
-        .collect();
-    let stop = AtomicBool::new(false);
-    let rest = inputs.budget.max(Duration::from_millis(200));
-    let mut samples: Vec<(Instant, f64)> = Vec::with_capacity(1 << 20);
-    let mut breakdown = [Duration::ZERO; 3];
-    let phases = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            timing::sample(
-                &mixed,
-                Duration::ZERO,
-                || stop.load(Ordering::Relaxed),
-                |k| store.check_key(k, Direction::Incoming).action,
-                |at, ns| samples.push((at, ns)),
-            )
+    /// Measures the rest — prefix-covered lookups, the 1% delta and a compaction while a
+    /// measuring thread looks up, cold open — and returns every figure except `present`,
+    /// `absent` and `raw`, which the caller times.
+    pub fn finish(mut self, inputs: &Inputs<'_>) -> Figures {
+        let mut f = std::mem::replace(&mut self.figures, Figures::pending(""));
+        let result = self.verify_answers(inputs).and_then(|()| {
+            let store = self.lookup();
+            f.prefix = if inputs.prefix.is_empty() {
+                Err("the list has no mobile prefix rule".to_string())
+            } else {
+                Ok(timing::per_op(inputs.prefix, inputs.budget, |k| {
+                    store.0.check_key(k, Direction::Incoming).action
+                }))
+            };
+            self.delta_and_compaction(inputs, &mut f)?;
+            self.cold_open(inputs, &mut f)
         });
-        let result = (|| -> Result<[Instant; 5], String> {
-            std::thread::sleep(rest);
-            let d0 = Instant::now();
-            // Verify (signature over the artifact hash, hash, decode with limits), then
-            // durable + live (stage, SQLite commit, swap).
-            if !public.verify(&sha256(&delta_wire), &signature) {
-                return Err("delta signature did not verify".to_string());
-            }
-            let decoded = wire::decode(&delta_wire, Some(&expected), &Limits::default())
-                .map_err(err("delta decode"))?;
-            let changes = decoded.changes();
-            let verified = Instant::now();
-            let staged = store.stage(&changes).map_err(err("delta stage"))?;
-            let staged_at = Instant::now();
-            store.commit(staged, 2, &[]).map_err(err("delta commit"))?;
-            let d1 = Instant::now();
-            breakdown = [verified - d0, staged_at - verified, d1 - staged_at];
-            std::thread::sleep(rest / 2);
-            let c0 = Instant::now();
-            store.compact().map_err(err("compaction"))?;
-            let c1 = Instant::now();
-            std::thread::sleep(Duration::from_millis(20));
-            Ok([d0, d1, c0, c1, Instant::now()])
-        })();
-        stop.store(true, Ordering::Relaxed);
-        let _ = reader.join();
-        result
-    })?;
-    let [d0, d1, c0, c1, _] = phases;
-    f.delta_apply_ms = Ok(ms(d1 - d0));
-    f.notes.push(format!(
-        "1% delta ({} changes, {} B on the wire): verify signature + SHA-256 + decode {:.1} ms, \
-         stage (validate, new overlay, digest update) {:.1} ms, commit (SQLite transaction, \
-         fsync, swap) {:.1} ms",
-        inputs.changes.len(),
-        delta_wire.len(),
-        ms(breakdown[0]),
-        ms(breakdown[1]),
-        ms(breakdown[2])
-    ));
-    f.compaction_ms = Ok(ms(c1 - c0));
-    let window = |from: Instant, to: Instant| {
-        let mut v: Vec<f64> = samples
-            .iter()
-            .filter(|(at, _)| *at >= from && *at <= to)
-            .map(|(_, ns)| *ns)
-            .collect();
-        Latency::from_samples(&mut v)
-    };
-    let start = samples.first().map_or(d0, |s| s.0);
-    let at_rest = window(start + Duration::from_millis(20), d0);
-    let during_delta = window(d0, d1);
-    let during_compaction = window(c0, c1);
-    f.concurrent = Ok([at_rest, during_delta, during_compaction]);
-    f.p99_during_delta_ratio = ratio(&during_delta, &at_rest, "the delta");
-    f.p99_during_compaction_ratio = ratio(&during_compaction, &at_rest, "compaction");
-    f.notes.push(format!(
-        "lookup samples from the measuring thread: {} at rest, {} during the delta, {} during \
-         compaction (each sample = {} lookups)",
-        at_rest.samples,
-        during_delta.samples,
-        during_compaction.samples,
-        timing::BATCH
-    ));
-    // Correctness after the delta and compaction.
-    for c in inputs.changes.iter().take(1_000) {
-        let v = store.check_key(c.key(), Direction::Incoming);
-        let ok = match c {
-            Change::Upsert(_, _) => v.source == Source::Exact,
-            Change::Remove(_) => v.source != Source::Exact,
-        };
-        if !ok {
-            return Err("a change of the delta is not visible".to_string());
+        if let Err(e) = result {
+            f.notes.push(format!("store measurement stopped: {e}"));
         }
+        f
     }
 
-    // Cold open: the store was closed, the file is not mapped by this process any more.
-    drop(store);
-    let mut opens = Vec::new();
-    for i in 0..5 {
-        let probe = &inputs.present[i % inputs.present.len().max(1)];
-        let t = Instant::now();
-        let s = Store::open(&store_dir, options.clone()).map_err(err("store reopen"))?;
-        let v = s.check_key(probe, Direction::Incoming);
-        opens.push(t.elapsed());
-        if v.source != Source::Exact {
-            return Err("the reopened store missed a present key".to_string());
+    fn delta_and_compaction(&self, inputs: &Inputs<'_>, f: &mut Figures) -> Result<(), String> {
+        let store = &self.store;
+        let delta_wire = &self.delta_wire;
+        let key = SigningKey::generate().map_err(err("signing key"))?;
+        let public = key.public();
+        let signature = key.sign(&sha256(delta_wire));
+        let expected = WireHeader {
+            kind: WireKind::Delta,
+            list_id: LIST_ID.to_string(),
+            from_release: 1,
+            release: 2,
+            entry_count: inputs.changes.len() as u64,
+        };
+        let mixed: Vec<Key> = inputs
+            .present
+            .iter()
+            .zip(inputs.absent)
+            .flat_map(|(a, b)| [a.clone(), b.clone()])
+            .collect();
+        let stop = AtomicBool::new(false);
+        let rest = inputs.budget.max(Duration::from_millis(200));
+        let mut samples: Vec<(Instant, f64)> = Vec::with_capacity(1 << 20);
+        let mut breakdown = [Duration::ZERO; 3];
+        let phases = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                timing::sample(
+                    &mixed,
+                    Duration::ZERO,
+                    || stop.load(Ordering::Relaxed),
+                    |k| store.check_key(k, Direction::Incoming).action,
+                    |at, ns| samples.push((at, ns)),
+                )
+            });
+            let result = (|| -> Result<[Instant; 4], String> {
+                std::thread::sleep(rest);
+                let d0 = Instant::now();
+                // Verify (signature over the artifact hash, the hash, decode with limits),
+                // then durable + live (stage, SQLite commit, swap).
+                if !public.verify(&sha256(delta_wire), &signature) {
+                    return Err("delta signature did not verify".to_string());
+                }
+                let decoded = wire::decode(delta_wire, Some(&expected), &Limits::default())
+                    .map_err(err("delta decode"))?;
+                let changes = decoded.changes();
+                let verified = Instant::now();
+                let staged = store.stage(&changes).map_err(err("delta stage"))?;
+                let staged_at = Instant::now();
+                store.commit(staged, 2, &[]).map_err(err("delta commit"))?;
+                let d1 = Instant::now();
+                breakdown = [verified - d0, staged_at - verified, d1 - staged_at];
+                std::thread::sleep(rest / 2);
+                let c0 = Instant::now();
+                store.compact().map_err(err("compaction"))?;
+                let c1 = Instant::now();
+                std::thread::sleep(Duration::from_millis(20));
+                Ok([d0, d1, c0, c1])
+            })();
+            stop.store(true, Ordering::Relaxed);
+            let _ = reader.join();
+            result
+        })?;
+        let [d0, d1, c0, c1] = phases;
+        f.delta_apply_ms = Ok(ms(d1 - d0));
+        f.notes.push(format!(
+            "1% delta ({} changes, {} B on the wire): verify signature + SHA-256 + decode \
+             {:.1} ms, stage (validate, new overlay, digest update) {:.1} ms, commit (SQLite \
+             transaction, fsync, swap) {:.1} ms",
+            inputs.changes.len(),
+            delta_wire.len(),
+            ms(breakdown[0]),
+            ms(breakdown[1]),
+            ms(breakdown[2])
+        ));
+        f.compaction_ms = Ok(ms(c1 - c0));
+        let window = |from: Instant, to: Instant| {
+            let mut v: Vec<f64> = samples
+                .iter()
+                .filter(|(at, _)| *at >= from && *at <= to)
+                .map(|(_, ns)| *ns)
+                .collect();
+            Latency::from_samples(&mut v)
+        };
+        let start = samples.first().map_or(d0, |s| s.0);
+        let at_rest = window(start + Duration::from_millis(20), d0);
+        let during_delta = window(d0, d1);
+        let during_compaction = window(c0, c1);
+        f.concurrent = Ok([at_rest, during_delta, during_compaction]);
+        f.p99_during_delta_ratio = ratio(&during_delta, &at_rest, "the delta");
+        f.p99_during_compaction_ratio = ratio(&during_compaction, &at_rest, "compaction");
+        f.notes.push(format!(
+            "lookup samples from the measuring thread: {} at rest, {} during the delta, {} \
+             during compaction (each sample = {} lookups)",
+            at_rest.samples,
+            during_delta.samples,
+            during_compaction.samples,
+            timing::BATCH
+        ));
+        for c in inputs.changes {
+            let v = store.check_key(c.key(), Direction::Incoming);
+            let ok = match c {
+                Change::Upsert(_, _) => v.source == Source::Exact,
+                Change::Remove(_) => v.source != Source::Exact,
+            };
+            if !ok {
+                return Err("a change of the delta is not visible".to_string());
+            }
         }
-        drop(s);
+        Ok(())
     }
-    opens.sort();
-    f.cold_open_ms = Ok(ms(opens[opens.len() / 2]));
-    Ok(())
+
+    /// Closes the store and times open + first check, five times (median).
+    fn cold_open(&mut self, inputs: &Inputs<'_>, f: &mut Figures) -> Result<(), String> {
+        // Swap in a placeholder store in another directory so the measured one can close.
+        let placeholder_dir = self.store_dir.with_file_name("placeholder");
+        let placeholder = Store::open(&placeholder_dir, options()).map_err(err("store open"))?;
+        drop(std::mem::replace(&mut self.store, placeholder));
+        let mut opens = Vec::new();
+        for i in 0..5 {
+            let probe = &inputs.present[i % inputs.present.len().max(1)];
+            let t = Instant::now();
+            let s = Store::open(&self.store_dir, options()).map_err(err("store reopen"))?;
+            let v = s.check_key(probe, Direction::Incoming);
+            opens.push(t.elapsed());
+            if v.source != Source::Exact {
+                return Err("the reopened store missed a present key".to_string());
+            }
+        }
+        opens.sort();
+        f.cold_open_ms = Ok(ms(opens[opens.len() / 2]));
+        Ok(())
+    }
 }
 
 fn ratio(during: &Latency, rest: &Latency, what: &str) -> Result<f64, String> {
@@ -436,11 +533,26 @@ mod tests {
             changes: &changes,
             budget: Duration::from_millis(5),
         });
-        assert!(f.present.is_ok(), "{:?}", f.notes);
-        assert!(f.absent.is_ok() && f.prefix.is_ok() && f.raw.is_ok());
+        assert!(f.prefix.is_ok(), "{:?}", f.notes);
+        assert!(f.present.is_ok() && f.absent.is_ok() && f.raw.is_ok());
         assert!(f.snapshot_bytes.as_ref().is_ok_and(|b| *b > 3_000.0));
         assert!(f.wire_snapshot_bytes.is_ok() && f.wire_delta_bytes_per_change.is_ok());
         assert!(f.cold_open_ms.is_ok() && f.delta_apply_ms.is_ok() && f.compaction_ms.is_ok());
         assert!(f.concurrent.is_ok());
+    }
+
+    #[test]
+    fn the_store_lookup_agrees_with_the_list() {
+        let list = Blocklist::generate(2_000, 4);
+        let session = Session::open(&list, &[]).unwrap();
+        for k in list.present_queries(200, 1) {
+            assert_eq!(
+                session.lookup().get(&k),
+                list.get(k.as_bytes()).map(|v| v.pack())
+            );
+        }
+        for k in list.absent_queries(200, 1) {
+            assert_eq!(session.lookup().get(&k), None);
+        }
     }
 }

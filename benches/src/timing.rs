@@ -55,10 +55,16 @@ impl Latency {
 /// Times `op` over `queries` in batches of [`BATCH`], cycling through the queries until `budget`
 /// has passed and every query ran at least once, after one untimed warm-up pass over up to
 /// 10,000 queries. `op` returns something the optimiser must not discard.
-pub fn per_op<Q, R>(queries: &[Q], budget: Duration, mut op: impl FnMut(&Q) -> R) -> Latency {
-    let mut samples = Vec::new();
-    sample(queries, budget, || false, &mut op, |_, ns| samples.push(ns));
-    Latency::from_samples(&mut samples)
+pub fn per_op<Q, R>(queries: &[Q], budget: Duration, op: impl FnMut(&Q) -> R) -> Latency {
+    Latency::from_samples(&mut samples(queries, budget, op))
+}
+
+/// The raw per-operation samples (ns) behind [`per_op`], for callers that pool the samples of
+/// several interleaved runs before taking percentiles.
+pub fn samples<Q, R>(queries: &[Q], budget: Duration, mut op: impl FnMut(&Q) -> R) -> Vec<f64> {
+    let mut out = Vec::new();
+    sample(queries, budget, || false, &mut op, |_, ns| out.push(ns));
+    out
 }
 
 /// Like [`per_op`] but without the budget: runs until `stop()` is true (checked between
