@@ -1,4 +1,6 @@
-//! Lookup of present and absent keys: fraudshield next to what a developer would use instead.
+//! Lookup of present and absent keys: fraudshield's store (a full check: protected numbers,
+//! user lists, exact entry, prefix walk, overlay, policy) next to what a developer would use
+//! instead, on the same keys and queries.
 //!
 //! `cargo bench -p fraudshield-benches --bench lookup` (sizes: see `bench_support::sizes`).
 
@@ -7,6 +9,7 @@ use fraudshield_benches::alternatives::{
     FstList, HashList, Lookup, SortedList, SqliteList, SqliteSetup,
 };
 use fraudshield_benches::bench_support::{self, Cycle};
+use fraudshield_benches::ours::Session;
 use fraudshield_benches::synth::{Blocklist, DEFAULT_SEED};
 use std::hint::black_box;
 
@@ -16,7 +19,10 @@ fn lookups(c: &mut Criterion) {
         let present = list.present_queries(10_000, 1);
         let absent = list.absent_queries(10_000, 2);
         let dir = tempfile::tempdir().expect("temp dir");
-        let alternatives: Vec<(&str, Box<dyn Lookup>)> = vec![
+        let ours = Session::open(&list, &[]).expect("store");
+        let ours_lookup = ours.lookup();
+        let alternatives: Vec<(&str, Box<dyn Lookup + '_>)> = vec![
+            ("ours_store", Box::new(ours_lookup)),
             (
                 "fst_map",
                 Box::new(FstList::build(list.entries()).expect("fst")),
