@@ -650,12 +650,21 @@ fn render(o: &Options, before: &Machine, after: &Machine, reports: &[SizeReport]
         before.compilers, after.compilers
     );
     let _ = writeln!(w);
-    if before.compilers + after.compilers > 2 {
+    let busy = |m: &Machine| {
+        m.compilers > 0
+            || m.load
+                .split_whitespace()
+                .next()
+                .and_then(|l| l.parse::<f64>().ok())
+                .is_some_and(|l| l > 0.5 * m.cores as f64)
+    };
+    if busy(before) || busy(after) {
         let _ = writeln!(
             w,
-            "The machine is shared: other builds were running during this run, so absolute \
-             times are inflated and noisy. Ratios between rows were measured in the same run \
-             and are the figures to compare.\n"
+            "The machine is shared and was busy (load average or other builds above): absolute \
+             times are inflated and noisy, tail percentiles most of all. Ratios between rows \
+             were measured in the same run, lookups in interleaved rounds, and are the figures \
+             to compare.\n"
         );
     }
     for r in reports {
