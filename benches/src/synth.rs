@@ -1009,6 +1009,7 @@ mod tests {
     use super::*;
 
     const N: usize = 20_000;
+    const PINNED_FINGERPRINT: u64 = 5_154_554_260_379_483_796;
 
     fn list() -> Blocklist {
         Blocklist::generate(N, DEFAULT_SEED)
@@ -1023,6 +1024,31 @@ mod tests {
         assert_ne!(a.entries(), c.entries());
         assert_eq!(a.delta(30, 5), b.delta(30, 5));
         assert_eq!(a.absent_queries(50, 5), b.absent_queries(50, 5));
+    }
+
+    /// FNV-1a over every key and packed value: a fingerprint of a whole list.
+    fn fingerprint(l: &Blocklist) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (k, v) in l.entries() {
+            for b in k.as_bytes().iter().chain(&v.pack().to_le_bytes()) {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn lists_are_value_stable() {
+        // Benchmarks compare runs across time: the list for a seed must never change by
+        // accident. If the generator is changed on purpose, update this pin in the same commit
+        // and say so in the report (figures before and after are not comparable).
+        let l = Blocklist::generate(1_000, 42);
+        assert_eq!(
+            fingerprint(&l),
+            PINNED_FINGERPRINT,
+            "the generator's output changed"
+        );
     }
 
     #[test]
