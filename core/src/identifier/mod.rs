@@ -47,8 +47,8 @@ use crate::key::Key;
 use crate::kind::Kind;
 
 /// The longest input, in characters, that normalization reads. Longer input is rejected with
-/// [`NormalizeError::TooLong`] before any work proportional to its length is done beyond this
-/// bound, so hostile input cannot cost more than a few hundred character steps.
+/// [`NormalizeError::InputTooLong`] after reading at most this many characters, so hostile
+/// input cannot cost more than a few hundred character steps.
 pub const MAX_INPUT_CHARS: usize = 320;
 
 /// A normalized identifier: a kind and its canonical ASCII form.
@@ -172,8 +172,8 @@ pub enum NormalizeError {
         kind: Kind,
         /// The maximum for the format recognised so far.
         max: usize,
-        /// How many digits were found (counting stops at the first one past the maximum
-        /// for very long input).
+        /// How many digits were found (on very long input, counting stops at 41: more
+        /// digits than any identifier has).
         found: usize,
     },
     /// The input has more than [`MAX_INPUT_CHARS`] characters: no identifier is that long,
@@ -206,6 +206,10 @@ pub enum NormalizeError {
         /// How many digits the input has.
         found: usize,
     },
+    /// An international number with two zeros after its country code: one trunk `0` is
+    /// dropped, but no national number starts with another.
+    #[error("the number after the country code starts with 00")]
+    DoubleTrunkZero,
     /// An international number whose country code is not assigned by the ITU.
     #[error("not an assigned international country code")]
     InvalidCountryCode,
@@ -276,8 +280,8 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// Normalizes a phone-number prefix rule such as `+86 170*` (a whole virtual-operator range).
 ///
 /// The result is stored with `EntryValue.prefix = true`: it flags every phone key that starts
-/// with it. Accepted forms (a trailing `*` is allowed and dropped; separators and full-width
-/// forms as for numbers):
+/// with it. Accepted forms (a trailing run of wildcards — `*`, `x`, `X`, as in `170*` or
+/// `170xxxxxxxx` — is allowed and dropped; separators and full-width forms as for numbers):
 ///
 /// | input | canonical | meaning |
 /// |---|---|---|
@@ -369,9 +373,20 @@ pub(crate) struct Digits {
 /// More digits than any identifier has; inputs with more are rejected while cleaning.
 pub(crate) const MAX_DIGITS: usize = 40;
 
+/// The most digits any accepted identifier of `kind` has, for errors on very long input.
+fn most_digits(kind: Kind) -> usize {
+    match kind {
+        // An IP-dial prefix, `00` and a 15-digit E.164 number; 106 SMS ports have at most 20.
+        Kind::Phone => 5 + 2 + phone::E164_MAX_DIGITS,
+        Kind::Bank => bank::MAX_DIGITS,
+        Kind::Qq => qq::MAX_DIGITS,
+        Kind::Alipay => alipay::USER_ID_DIGITS,
+    }
+}
+
 /// Strips separators and folds full-width forms; keeps digits and (if `allow_plus`) one
-/// leading `+`. `trailing_star`: a single `*` is allowed as the last non-separator character
-/// (prefix rules) and reported in the result.
+/// leading `+`. `allow_trailing_star`: a run of wildcards (`*`, `x`, `X`) may end the input
+/// (prefix rules such as `+86 170*` or `170xxxxxxxx`); whether one was seen is returned.
 pub(crate) fn clean_digits(
     kind: Kind,
     raw: &str,
@@ -392,8 +407,9 @@ pub(crate) fn clean_digits(
         if is_separator(c) {
             continue;
         }
-        if star {
-            // Nothing but separators may follow the `*` of a prefix rule.
+        let wildcard = matches!(c, '*' | 'x' | 'X');
+        if star && !wildcard {
+            // Only wildcards and separators may follow the first wildcard of a prefix rule.
             return Err(NormalizeError::InvalidCharacter { position });
         }
         match c {
@@ -401,7 +417,7 @@ pub(crate) fn clean_digits(
                 if digits.len() >= MAX_DIGITS {
                     return Err(NormalizeError::TooLong {
                         kind,
-                        max: MAX_DIGITS,
+                        max: most_digits(kind),
                         found: digits.len() + 1,
                     });
                 }
@@ -409,7 +425,7 @@ pub(crate) fn clean_digits(
             }
             '+' if allow_plus && !seen_any => plus = true,
             '+' if allow_plus => return Err(NormalizeError::MisplacedPlus { position }),
-            '*' if allow_trailing_star && !digits.is_empty() => star = true,
+            '*' | 'x' | 'X' if allow_trailing_star && !digits.is_empty() => star = true,
             _ => return Err(NormalizeError::InvalidCharacter { position }),
         }
         seen_any = true;
@@ -462,15 +478,33 @@ mod tests {
             clean_digits(Kind::Phone, "17*0", true, true),
             Err(NormalizeError::InvalidCharacter { position: 3 })
         );
+        assert_eq!(
+            clean_digits(Kind::Phone, "17x", true, false),
+            Err(NormalizeError::InvalidCharacter { position: 2 })
+        );
+        let (d, star) = clean_digits(Kind::Phone, "170 x*X", true, true).unwrap();
+        assert_eq!((d.digits.as_str(), star), ("170", true));
     }
 
     #[test]
     fn clean_digits_bounds_work_on_long_input() {
-        let long = "1".repeat(10_000);
-        assert!(matches!(
+        let long = "1".repeat(300);
+        assert_eq!(
             clean_digits(Kind::Bank, &long, false, false),
-            Err(NormalizeError::TooLong { .. })
-        ));
+            Err(NormalizeError::TooLong {
+                kind: Kind::Bank,
+                max: bank::MAX_DIGITS,
+                found: MAX_DIGITS + 1
+            })
+        );
+        assert_eq!(
+            normalize(Kind::Phone, &"1".repeat(10_000)),
+            Err(NormalizeError::TooLong {
+                kind: Kind::Phone,
+                max: 22,
+                found: 41
+            })
+        );
         let spaces = " ".repeat(10_000);
         assert_eq!(
             clean_digits(Kind::Bank, &spaces, false, false),
