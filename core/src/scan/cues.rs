@@ -23,8 +23,9 @@ pub(crate) enum Cue {
     Alipay,
     /// A phone number follows (also short and service numbers).
     Phone,
-    /// A one-time code or a partial number follows (verification code, last four digits): only
-    /// a number whose shape alone makes it a phone is still reported.
+    /// A one-time code, a partial number or a parcel's tracking number follows (verification
+    /// code, last four digits, 快递): only a number whose shape alone makes it a phone is still
+    /// reported.
     Code,
     /// A reference number follows (order, tracking, ID card, case number, an amount): nothing
     /// after it is reported.
@@ -38,6 +39,10 @@ const WORDS: &[(&str, Cue)] = &[
     ("qq", Cue::Qq),
     ("q", Cue::Qq),
     ("qq号", Cue::Qq),
+    ("qq号码", Cue::Qq),
+    ("q号码", Cue::Qq),
+    ("扣扣号", Cue::Qq),
+    ("扣扣号码", Cue::Qq),
     ("q号", Cue::Qq),
     ("扣扣", Cue::Qq),
     ("企鹅", Cue::Qq),
@@ -49,6 +54,17 @@ const WORDS: &[(&str, Cue)] = &[
     ("账户", Cue::Bank),
     ("帐户", Cue::Bank),
     ("卡号", Cue::Bank),
+    ("卡号码", Cue::Bank),
+    ("账户号码", Cue::Bank),
+    ("帐户号码", Cue::Bank),
+    ("卡", Cue::Bank),
+    ("工行", Cue::Bank),
+    ("建行", Cue::Bank),
+    ("农行", Cue::Bank),
+    ("中行", Cue::Bank),
+    ("招行", Cue::Bank),
+    ("交行", Cue::Bank),
+    ("邮储", Cue::Bank),
     ("银行卡", Cue::Bank),
     ("银行", Cue::Bank),
     ("储蓄卡", Cue::Bank),
@@ -64,12 +80,19 @@ const WORDS: &[(&str, Cue)] = &[
     ("转入", Cue::Bank),
     ("存入", Cue::Bank),
     ("收款", Cue::Bank),
+    ("汇至", Cue::Bank),
+    ("汇到", Cue::Bank),
+    ("转至", Cue::Bank),
+    ("转到", Cue::Bank),
+    ("打到", Cue::Bank),
+    ("打入", Cue::Bank),
     ("对公", Cue::Bank),
     // Alipay
     ("支付宝", Cue::Alipay),
     ("支付宝账号", Cue::Alipay),
     ("支付宝帐号", Cue::Alipay),
     ("支付宝账户", Cue::Alipay),
+    ("支付宝号码", Cue::Alipay),
     ("alipay", Cue::Alipay),
     ("zfb", Cue::Alipay),
     // Phone
@@ -89,7 +112,14 @@ const WORDS: &[(&str, Cue)] = &[
     ("专线", Cue::Phone),
     ("咨询", Cue::Phone),
     ("快递员", Cue::Phone),
+    ("报警", Cue::Phone),
+    ("打", Cue::Phone),
+    ("详询", Cue::Phone),
     ("微信", Cue::Phone),
+    ("微信号码", Cue::Phone),
+    // Homophones used to slip past keyword filters.
+    ("薇信", Cue::Phone),
+    ("威信", Cue::Phone),
     ("vx", Cue::Phone),
     ("wx", Cue::Phone),
     ("tel", Cue::Phone),
@@ -110,14 +140,15 @@ const WORDS: &[(&str, Cue)] = &[
     ("末四位", Cue::Code),
     ("后四位", Cue::Code),
     ("code", Cue::Code),
+    // Parcels: what follows is usually a tracking number, but a courier's mobile is a phone.
+    ("快递", Cue::Code),
+    ("包裹", Cue::Code),
+    ("物流", Cue::Code),
     // Reference numbers and amounts
     ("订单", Cue::Reference),
     ("订单号", Cue::Reference),
     ("单号", Cue::Reference),
     ("运单", Cue::Reference),
-    ("快递", Cue::Reference),
-    ("包裹", Cue::Reference),
-    ("物流", Cue::Reference),
     ("身份证", Cue::Reference),
     ("身份证号", Cue::Reference),
     ("身份证号码", Cue::Reference),
@@ -147,6 +178,12 @@ const WORDS: &[(&str, Cue)] = &[
     ("收入", Cue::Reference),
     ("支出", Cue::Reference),
     ("积分", Cue::Reference),
+    ("会员卡", Cue::Reference),
+    ("会员卡号", Cue::Reference),
+    ("会员号", Cue::Reference),
+    ("社保卡号", Cue::Reference),
+    ("医保卡号", Cue::Reference),
+    ("车牌号", Cue::Reference),
 ];
 
 /// One context word, stored for matching backwards from the character nearest the number.
@@ -160,9 +197,19 @@ struct Word {
 }
 
 /// The words sorted by their last character, so a lookup only compares words that can end
-/// at a given position.
-fn table() -> &'static [Word] {
-    static TABLE: OnceLock<Vec<Word>> = OnceLock::new();
+/// at a given position, and a 128-bit filter of those last characters (bit `c % 128`) that
+/// rules out most positions without a search.
+struct Table {
+    words: Vec<Word>,
+    last_chars: u128,
+}
+
+fn bit(c: char) -> u128 {
+    1u128 << (u32::from(c) % 128)
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut words: Vec<Word> = WORDS
             .iter()
@@ -180,49 +227,110 @@ fn table() -> &'static [Word] {
                 .cmp(&b.reversed.first())
                 .then(b.reversed.len().cmp(&a.reversed.len()))
         });
-        words
+        let last_chars = words
+            .iter()
+            .filter_map(|w| w.reversed.first())
+            .fold(0, |acc, &c| acc | bit(c));
+        Table { words, last_chars }
     })
 }
 
-/// The context word that ends nearest to `start` in `text[floor..start]`, within [`WINDOW`]
-/// characters and not past a digit. Returns the cue and the word.
-pub(crate) fn cue_before(text: &str, floor: usize, start: usize) -> Option<(Cue, &'static str)> {
-    let before = text.get(floor..start)?;
+/// How many context words one lookup reports at most.
+pub(crate) const MAX_CUES: usize = 4;
+
+/// The context words before a number, nearest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cues {
+    found: [Option<(Cue, &'static str)>; MAX_CUES],
+    inherited: bool,
+}
+
+impl Cues {
+    /// The same words, marked as inherited from the previous number of a list.
+    pub(crate) fn inherited(self) -> Cues {
+        Cues {
+            inherited: true,
+            ..self
+        }
+    }
+
+    /// Whether these words label the previous number of a list, not this one directly.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.inherited
+    }
+
+    /// The words found, nearest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Cue, &'static str)> + '_ {
+        self.found.iter().map_while(|c| *c)
+    }
+
+    /// The nearest word.
+    pub(crate) fn nearest(&self) -> Option<(Cue, &'static str)> {
+        self.found[0]
+    }
+}
+
+/// The context words in `text[floor..start]`, nearest first: within [`WINDOW`] characters,
+/// not past a digit or a closing `】` (the sender tag of an SMS names the sender, it does not
+/// label the number after it). At each position the longest word wins and the words inside it
+/// are skipped (`支付宝账号` does not also report `账号`). Collection stops after a code or
+/// reference word: whatever lies before one does not label this number.
+pub(crate) fn cues_before(text: &str, floor: usize, start: usize) -> Cues {
+    let mut cues = Cues::default();
+    let Some(before) = text.get(floor..start) else {
+        return cues;
+    };
     // The window, nearest character first, folded.
     let mut window = ['\0'; WINDOW];
     let mut len = 0;
     for c in before.chars().rev() {
         let c = super::fold(c);
-        if c.is_ascii_digit() || len == WINDOW {
+        if c.is_ascii_digit() || c == '】' || len == WINDOW {
             break;
         }
         window[len] = c.to_ascii_lowercase();
         len += 1;
     }
     let window = &window[..len];
-    let table = table();
-    for end in 0..window.len() {
+    let Table {
+        words: table,
+        last_chars,
+    } = table();
+    let mut count = 0;
+    let mut end = 0;
+    while end < window.len() && count < MAX_CUES {
         let last = window[end];
-        let from = table.partition_point(|w| w.reversed.first() < Some(&last));
-        for word in table[from..]
-            .iter()
-            .take_while(|w| w.reversed.first() == Some(&last))
-        {
-            let n = word.reversed.len();
-            if window.len() - end < n || window[end..end + n] != word.reversed[..] {
-                continue;
-            }
-            if word.ascii {
-                let letter_after = end > 0 && window[end - 1].is_ascii_alphabetic();
-                let letter_before = window.get(end + n).is_some_and(char::is_ascii_alphabetic);
-                if letter_after || letter_before {
-                    continue;
+        let hit = if last_chars & bit(last) == 0 {
+            None
+        } else {
+            let from = table.partition_point(|w| w.reversed.first() < Some(&last));
+            table[from..]
+                .iter()
+                .take_while(|w| w.reversed.first() == Some(&last))
+                .find(|word| {
+                    let n = word.reversed.len();
+                    if window.len() - end < n || window[end..end + n] != word.reversed[..] {
+                        return false;
+                    }
+                    // ASCII words match whole words only.
+                    !word.ascii
+                        || !((end > 0 && window[end - 1].is_ascii_alphabetic())
+                            || window.get(end + n).is_some_and(char::is_ascii_alphabetic))
+                })
+        };
+        match hit {
+            Some(word) => {
+                cues.found[count] = Some((word.cue, word.text));
+                count += 1;
+                if matches!(word.cue, Cue::Code | Cue::Reference) {
+                    break;
                 }
+                end += word.reversed.len();
             }
-            return Some((word.cue, word.text));
+            None => end += 1,
         }
     }
-    None
+    cues
 }
 
 #[cfg(test)]
@@ -230,7 +338,22 @@ mod tests {
     use super::*;
 
     fn cue(text: &str) -> Option<(Cue, &'static str)> {
-        cue_before(text, 0, text.len())
+        cues_before(text, 0, text.len()).nearest()
+    }
+
+    fn all(text: &str) -> Vec<&'static str> {
+        cues_before(text, 0, text.len())
+            .iter()
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    #[test]
+    fn several_words_nearest_first_stopping_at_blockers() {
+        assert_eq!(all("QQ/微信："), ["微信", "qq"]);
+        assert_eq!(all("支付宝账号："), ["支付宝账号"]);
+        assert_eq!(all("QQ验证码 "), ["验证码"]);
+        assert_eq!(all("【QQ】"), Vec::<&str>::new());
     }
 
     #[test]

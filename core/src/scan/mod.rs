@@ -28,27 +28,46 @@
 //! 2. **Runs.** Chunks separated by exactly one space (`6222 0212 3456 7890 123`) form a run.
 //!    The scanner tries the longest stretch of chunks first and shrinks it until one is
 //!    recognised, then continues after it, so `QQ 12345678 13800138000` gives two findings.
-//! 3. **Context.** The context word nearest before a stretch (within a few characters, see
-//!    [`cues`](self#context-words)) decides ambiguous digits: after `QQ`/`扣扣` a 5–12 digit run
-//!    is a QQ number, after `卡号`/`账号`/`转账` a 12–30 digit run is a bank account, after
-//!    `支付宝` a `2088…` id or a mobile number is an Alipay account, after `电话`/`客服`/`拨打`
-//!    short and service numbers (`95588`, `110`) count as phones. After `验证码`/`尾号` only
-//!    a number whose shape alone makes it a phone is reported; after `订单号`, `快递`,
-//!    `身份证`, `余额`… nothing is.
-//! 4. **Shape.** Without a deciding word: an 11-digit `1[3-9]…` run is a mobile, `+…`/`00…`
-//!    an international number, `400`/`800` lines and trunk-`0` landlines are phones, a
-//!    Luhn-valid 16–19 digit run starting with `62`, `4` or `5` is a card (unless it reads as
-//!    an 18-digit resident ID number), and `2088` plus 12 digits is an Alipay user id.
+//! 3. **Context.** The context word nearest before a stretch — within 10 characters (counted
+//!    in characters, not bytes), never reaching back past another number, link or e-mail;
+//!    among words ending at the same place the longest (`支付宝账号` beats `账号`) — decides
+//!    ambiguous digits. Each word gives a *cue*: QQ (`QQ`, `扣扣`, `企鹅`, `Q号`), bank (`卡号`,
+//!    `账号`, `户名`, `开户行`, `转账`, `汇款`, `打款`…), Alipay (`支付宝`), phone (`电话`,
+//!    `客服`, `回电`, `致电`, `热线`, `联系`, `拨打`, `微信`…), code (`验证码`, `取件码`,
+//!    `尾号`, `快递`…) or reference (`订单号`, `单号`, `身份证`, `编号`, `余额`, `金额`…).
+//!    Several words may precede a number (`QQ/微信：12345678`): the nearest that fits the
+//!    digits decides; a code or reference word ends the search. A number listed right after a
+//!    number that a word decided (`QQ：12345678、87654321`, `卡号：…/…`) shares that word,
+//!    except that a listed mobile stays a phone after a QQ word.
+//! 4. **Decision**, first rule that applies:
+//!
+//!    | rule | gives |
+//!    |---|---|
+//!    | reference cue | nothing |
+//!    | QQ cue, 5–12 digits, no leading 0 | QQ (even 11 digits that look like a mobile) |
+//!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
+//!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
+//!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
+//!    | shape: `2088` + 12 digits, unless a code word is nearest | Alipay user id (no card starts with `2088`) |
+//!    | bank cue, 12–30 digits (at most 19 when written in spaced groups) | bank (a phone shape above wins: no card starts with `0` or `+`) |
+//!    | code cue | nothing more |
+//!    | shape: Luhn-valid 16–19 digits starting `62`, `4` or `5`, not a resident ID number | bank |
+//!
 //! 5. **Guards.** A stretch right after a currency sign (`¥5000`) or `第`, or right before a
-//!    unit (`5000元`, `3天`, `20%`), next to `/` (dates, paths) or `:` between digits (times),
-//!    or inside a thousands-separated amount is not an identifier.
+//!    unit (`5000元`, `3 天`, `20%`), next to `:` between digits (times), inside a
+//!    thousands-separated amount (`23,560.41`), or next to `/` when it is short (dates,
+//!    fractions) or the `/` belongs to a path is not an identifier.
 //!
 //! Every candidate is finally passed through [`identifier::normalize`]; only what normalizes is
-//! reported, and the canonical form is always that of the span's own text.
+//! reported, and the canonical form is always that of the span's own text. Each finding's
+//! [`Reason`] names the word or the shape rule that decided.
 //!
-//! # Context words
-//! The word lists live in the private `cues` module; each finding's [`Reason`] names the word
-//! (or the shape rule) that decided.
+//! # Speed
+//! The scan is one left-to-right pass with bounded look-back (the context window) and
+//! look-ahead (one character for the guards); the only allocations are the result vector and
+//! the canonical strings. No regular-expression engine: the rules above are not a regular
+//! language match anyway (nearest word, longest-first shrinking), and the `regex` crate would
+//! add about 0.4 MiB to the mobile library.
 //!
 //! # Guarantees
 //! No input panics. Spans are on character boundaries, within the text, in text order and
@@ -59,7 +78,7 @@ mod rules;
 
 use crate::identifier::{self, Identifier};
 use crate::kind::Kind;
-use cues::Cue;
+use cues::{Cue, Cues};
 use std::fmt;
 use std::ops::Range;
 
@@ -139,19 +158,20 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
         found: Vec::new(),
         floor: 0,
         run: Run::default(),
+        list: None,
     };
     scanner.scan();
     scanner.found
 }
 
-/// Folds a character as identifiers are read: full-width forms to ASCII, the ideographic and
-/// no-break spaces to a space, Unicode dashes to `-`.
+/// Folds a character as the scanner reads it: [`identifier::fold_char`] (full-width forms to
+/// ASCII, the ideographic space to a space), plus the no-break space to a space and Unicode
+/// dashes to `-`.
 pub(crate) fn fold(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' => ' ',
+    match identifier::fold_char(c) {
+        '\u{00A0}' => ' ',
         '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-        _ => c,
+        c => c,
     }
 }
 
@@ -198,6 +218,9 @@ struct Scanner<'t> {
     /// Context never reaches back before this byte (end of the last number, link or e-mail).
     floor: usize,
     run: Run,
+    /// End of the last finding a context word decided, and those words: a number listed right
+    /// after it (`QQ：12345678、87654321`) shares its label.
+    list: Option<(usize, Cues)>,
 }
 
 /// Decodes the character at byte `pos` of `text`, folded, with its byte length.
@@ -223,60 +246,48 @@ fn is_mail_char(c: char) -> bool {
 
 /// ASCII words that may be glued to the digits they label (`QQ12345678`).
 fn is_glued_label(word: &str) -> bool {
-    ["qq", "q", "tel", "vx", "wx", "zfb"]
-        .iter()
-        .any(|l| word.eq_ignore_ascii_case(l))
+    ["qq", "q", "tel", "vx", "wx", "zfb"].iter().any(|l| {
+        word.chars().count() == l.len()
+            && word
+                .chars()
+                .zip(l.chars())
+                .all(|(c, l)| fold(c).eq_ignore_ascii_case(&l))
+    })
 }
 
-/// A unit or counter right after a number: it is an amount, a date, a duration, a count.
+/// Units and counters: right after a number they make it an amount, a date, a duration or a
+/// count (`5000元`, `3天`, `20%`, `2号楼`).
+const UNITS: &str =
+    "元块角万千百亿%‰年月日号时点分秒天周岁个次倍折期楼层室栋件条笔张份位人斤克米度箱台套股单";
+
 fn is_unit(c: char) -> bool {
-    matches!(
-        c,
-        '元' | '块'
-            | '角'
-            | '万'
-            | '千'
-            | '百'
-            | '亿'
-            | '%'
-            | '‰'
-            | '年'
-            | '月'
-            | '日'
-            | '号'
-            | '时'
-            | '点'
-            | '分'
-            | '秒'
-            | '天'
-            | '周'
-            | '岁'
-            | '个'
-            | '次'
-            | '倍'
-            | '折'
-            | '期'
-            | '楼'
-            | '层'
-            | '室'
-            | '栋'
-            | '件'
-            | '条'
-            | '笔'
-            | '张'
-            | '份'
-            | '位'
-            | '人'
-            | '斤'
-            | '克'
-            | '米'
-            | '度'
-            | '箱'
-            | '台'
-            | '套'
-            | '股'
-            | '单'
-    )
+    UNITS.contains(c)
+}
+
+/// Whether the character on the far side of a `/` next to a number makes it part of a path
+/// (`abc/123`, `//123`) rather than a list of numbers (`13800138000/13900139000`).
+fn path_like(beyond: Option<(char, usize)>) -> bool {
+    beyond.is_some_and(|(c, _)| c.is_ascii_alphabetic() || c == '/')
+}
+
+/// Whether `text[end..start]` is only a list separator between two numbers (`、`, `，`, `/`,
+/// `或`, `和`, `及`, `;`, with optional spaces): at least one mark, at most 3 characters.
+fn listed_after(text: &str, end: usize, start: usize) -> bool {
+    let Some(between) = text.get(end..start) else {
+        return false;
+    };
+    let mut marks = 0;
+    for (k, c) in between.chars().map(fold).enumerate() {
+        match c {
+            '、' | ',' | '/' | '或' | '和' | '及' | ';' => marks += 1,
+            ' ' => {}
+            _ => return false,
+        }
+        if k >= 3 {
+            return false;
+        }
+    }
+    marks > 0
 }
 
 /// A currency sign or ordinal right before a number.
@@ -287,8 +298,22 @@ fn is_amount_lead(c: char) -> bool {
 impl Scanner<'_> {
     fn scan(&mut self) {
         let text = self.text;
+        let bytes = text.as_bytes();
         let mut pos = 0;
-        while let Some((c, len)) = char_at(text, pos) {
+        while let Some(&b) = bytes.get(pos) {
+            // Fast path over Chinese text: a character outside ASCII only matters when it is a
+            // full-width form (U+FF01..U+FF5E, UTF-8 lead byte 0xEF).
+            if b >= 0xC0 && b != 0xEF {
+                pos += match b {
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    _ => 4,
+                };
+                continue;
+            }
+            let Some((c, len)) = char_at(text, pos) else {
+                break;
+            };
             if c.is_ascii_alphabetic() {
                 pos = self.letters(pos);
             } else if c.is_ascii_digit() || self.opens_number(pos, c, len) {
@@ -341,9 +366,11 @@ impl Scanner<'_> {
             // `QQ12345678`: the label stays visible to the context lookup of the digits.
             return word_end;
         }
-        let code_end = self.take_while(start, is_word_char);
+        let mut code_end = self.take_while(start, is_word_char);
         if code_end > word_end {
-            // Letters and digits mixed: a tracking number, a product code, a plate.
+            // Letters and digits mixed: a tracking number, a product code, a plate, a version
+            // (`v2.13.800138000`): skip it whole, dotted and dashed parts included.
+            code_end = self.take_while(start, |c| is_word_char(c) || c == '.' || c == '-');
             self.flush_run();
             self.floor = code_end;
         }
@@ -386,7 +413,7 @@ impl Scanner<'_> {
         if !valid {
             return domain_end;
         }
-        let cue = cues::cue_before(text, floor, start);
+        let cue = cues::cues_before(text, floor, start).nearest();
         let qq_mail = domain.eq_ignore_ascii_case("qq.com")
             && local.bytes().all(|b| b.is_ascii_digit())
             && rules::is_qq(local.as_bytes());
@@ -531,16 +558,39 @@ impl Scanner<'_> {
                 self.run.chunks[i - 1].end
             };
             let first = self.run.chunks[i];
-            let cue = cues::cue_before(self.text, floor, first.lead);
+            // The shortest identifier (an emergency line) has 3 digits: skip the context lookup
+            // for the dates, times and counts that make up most digit runs in a message.
+            let digits: usize = self.run.chunks[i..n].iter().map(|c| c.digits).sum();
+            if digits < 3 {
+                i += 1;
+                continue;
+            }
+            // Looked up once per start, and only when a stretch passes the guards.
+            let mut cue = None;
             let mut matched = None;
             for j in (i..n).rev() {
-                if let Some(found) = self.stretch(i, j, cue) {
+                let lookup = || {
+                    let own = cues::cues_before(self.text, floor, first.lead);
+                    match self.list {
+                        Some((end, label))
+                            if own.nearest().is_none()
+                                && listed_after(self.text, end, first.lead) =>
+                        {
+                            label.inherited()
+                        }
+                        _ => own,
+                    }
+                };
+                if let Some(found) = self.stretch(i, j, &mut cue, lookup) {
                     matched = Some((j, found));
                     break;
                 }
             }
             match matched {
                 Some((j, (kind, span, reason))) => {
+                    if let (Reason::Context(_), Some(label)) = (reason, cue) {
+                        self.list = Some((span.end, label));
+                    }
                     self.push(kind, span, reason);
                     i = j + 1;
                 }
@@ -550,11 +600,13 @@ impl Scanner<'_> {
     }
 
     /// Whether chunks `i..=j` of the run form an identifier: its kind, span and reason.
+    /// `cue` caches the context words before chunk `i` (looked up with `lookup` on first need).
     fn stretch(
         &self,
         i: usize,
         j: usize,
-        cue: Option<(Cue, &'static str)>,
+        cue: &mut Option<Cues>,
+        lookup: impl FnOnce() -> Cues,
     ) -> Option<(Kind, Range<usize>, Reason)> {
         let text = self.text;
         let chunks = &self.run.chunks[i..=j];
@@ -570,7 +622,7 @@ impl Scanner<'_> {
         };
         let span = start..last.end;
         let raw = text.get(span.clone())?;
-        if self.guarded(&span, first, last) {
+        if self.guarded(&span, first, last, total) {
             return None;
         }
         let mut buf = [0u8; MAX_DIGITS];
@@ -581,17 +633,26 @@ impl Scanner<'_> {
         }
         let d = &buf[..len];
         let plus = first.plus;
-        let (kind, reason) = decide(d, plus, cue)?;
-        // Spaced groups must look like one number written in groups, not two numbers side by side.
+        let (kind, reason) = decide(d, plus, *cue.get_or_insert_with(lookup))?;
+        // Spaced groups must look like one number written in groups, not two numbers side by
+        // side: groups next to a space are short (at most 6 digits, or the 11 digits of a
+        // mobile after a prefix such as `+86` or `17951`).
         if chunks.len() > 1 {
-            let inner_ok = chunks[..chunks.len() - 1].iter().all(|c| c.digits <= 6);
-            let last_max = if matches!(kind, Kind::Phone) || (kind == Kind::Alipay && d.len() < 16)
-            {
+            let last_max = if kind == Kind::Phone || (kind == Kind::Alipay && d.len() < 16) {
                 11
             } else {
                 6
             };
-            if !inner_ok || last.digits > last_max || chunks[1..].iter().any(|c| c.digits < 3) {
+            let inner_ok = chunks[..chunks.len() - 1].iter().all(|c| c.last_group <= 6);
+            // `+86 10 8888 9999`: a short area code may follow a `+` country code.
+            let later_ok = chunks
+                .iter()
+                .enumerate()
+                .skip(1)
+                .all(|(k, c)| c.first_group >= 3 || (k == 1 && first.plus));
+            // Spaced card numbers have at most 19 digits; more is two numbers side by side.
+            let bank_ok = kind != Kind::Bank || d.len() <= 19;
+            if !inner_ok || !later_ok || !bank_ok || last.first_group > last_max {
                 return None;
             }
         }
@@ -599,7 +660,10 @@ impl Scanner<'_> {
     }
 
     /// The amount, date and time guards around a stretch (see the module docs).
-    fn guarded(&self, span: &Range<usize>, first: &Chunk, last: &Chunk) -> bool {
+    /// `digits`: how many digits the stretch has; short ones next to `/` are dates or
+    /// fractions (`2024/05/01`, `1/2`).
+    fn guarded(&self, span: &Range<usize>, first: &Chunk, last: &Chunk, digits: usize) -> bool {
+        let short = digits < 7;
         let text = self.text;
         let digit_at = |pos: usize| char_at(text, pos).is_some_and(|(c, _)| c.is_ascii_digit());
         let digit_before =
@@ -607,7 +671,7 @@ impl Scanner<'_> {
         if let Some((c, len)) = char_before(text, span.start) {
             let p = span.start - len;
             if is_amount_lead(c)
-                || c == '/'
+                || (c == '/' && (short || path_like(char_before(text, p))))
                 || (c == ':' && digit_before(p))
                 || (c == ',' && digit_before(p) && first.first_group == 3)
             {
@@ -627,7 +691,7 @@ impl Scanner<'_> {
             let unit =
                 is_unit(c) || (c == ' ' && char_at(text, next).is_some_and(|(u, _)| is_unit(u)));
             if unit
-                || c == '/'
+                || (c == '/' && (short || path_like(char_at(text, next))))
                 || c == '%'
                 || (c == ':' && digit_at(next))
                 || (c == ',' && three_digits)
@@ -665,37 +729,49 @@ impl Chunk {
     }
 }
 
-/// The kind of the digits `d` (with a leading `+` when `plus`) given the context word before
-/// them, and the reason; `None` when they are no identifier.
-fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kind, Reason)> {
+/// The kind of the digits `d` (with a leading `+` when `plus`) given the context words before
+/// them (nearest first), and the reason; `None` when they are no identifier. The order of the
+/// rules is the table in the module docs.
+fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     use rules::*;
     if d.is_empty() {
         return None;
     }
-    let (cue, word) = match cue {
-        Some((Cue::Reference, _)) => return None,
-        Some((c, w)) => (Some(c), w),
-        None => (None, ""),
-    };
-    let by_context = Reason::Context(word);
-    match cue {
-        Some(Cue::Qq) if !plus && is_qq(d) => return Some((Kind::Qq, by_context)),
-        Some(Cue::Bank) if !plus && is_bank_length(d) => return Some((Kind::Bank, by_context)),
-        Some(Cue::Alipay) if !plus && is_alipay_user_id(d) => {
-            return Some((Kind::Alipay, by_context));
-        }
-        Some(Cue::Alipay)
-            if (plus && is_international(d, true))
-                || is_mobile(d)
-                || is_dressed_mobile(d)
-                || is_international(d, false) =>
-        {
-            return Some((Kind::Alipay, by_context));
-        }
-        Some(Cue::Phone) if !plus && is_short_number(d) => return Some((Kind::Phone, by_context)),
-        _ => {}
+    let nearest = cues.nearest().map(|(c, _)| c);
+    if nearest == Some(Cue::Reference) {
+        return None;
     }
-    let shape = if is_international(d, plus) {
+    // Words that decide before the shape rules. Several words may precede a number
+    // (`QQ/微信：12345678`): the nearest one that fits the digits decides.
+    for (cue, word) in cues.iter() {
+        let fits = match cue {
+            // A listed number with a mobile's shape is a phone, even after a QQ label.
+            Cue::Qq => !plus && is_qq(d) && !(cues.is_inherited() && is_mobile(d)),
+            Cue::Alipay => {
+                (!plus && is_alipay_user_id(d))
+                    || is_international(d, plus)
+                    || (!plus && (is_mobile(d) || is_dressed_mobile(d)))
+            }
+            Cue::Phone => !plus && is_short_number(d),
+            Cue::Bank | Cue::Code | Cue::Reference => false,
+        };
+        if fits {
+            let kind = match cue {
+                Cue::Qq => Kind::Qq,
+                Cue::Alipay => Kind::Alipay,
+                _ => Kind::Phone,
+            };
+            return Some((kind, Reason::Context(word)));
+        }
+    }
+    let national = match d {
+        [b'8', b'6', rest @ ..] if plus => Some(rest),
+        [b'0', b'0', b'8', b'6', rest @ ..] if !plus => Some(rest),
+        _ => None,
+    };
+    let shape = if national.is_some_and(is_mobile) {
+        Some(Shape::Mobile)
+    } else if is_international(d, plus) {
         Some(Shape::International)
     } else if plus {
         None
@@ -708,17 +784,25 @@ fn decide(d: &[u8], plus: bool, cue: Option<(Cue, &'static str)>) -> Option<(Kin
     } else {
         None
     };
+    // A phone shape beats a bank word: `开户行：中国银行，有疑问打 0755 8888 9999` names a
+    // landline, and no card starts with a trunk `0` or `+`.
     if let Some(shape) = shape {
         return Some((Kind::Phone, Reason::Shape(shape)));
     }
-    if cue == Some(Cue::Code) || plus {
+    // `2088` + 12 digits is Alipay's own user-id range; no card number starts that way.
+    if nearest != Some(Cue::Code) && !plus && is_alipay_user_id(d) {
+        return Some((Kind::Alipay, Reason::Shape(Shape::AlipayUserId)));
+    }
+    if let Some((_, word)) = cues.iter().find(|(c, _)| *c == Cue::Bank)
+        && is_bank_length(d)
+    {
+        return Some((Kind::Bank, Reason::Context(word)));
+    }
+    if nearest == Some(Cue::Code) || plus {
         return None;
     }
     if is_likely_card(d) {
         return Some((Kind::Bank, Reason::Shape(Shape::LuhnCard)));
-    }
-    if is_alipay_user_id(d) {
-        return Some((Kind::Alipay, Reason::Shape(Shape::AlipayUserId)));
     }
     None
 }
@@ -761,9 +845,53 @@ mod tests {
     fn guards_reject_amounts_times_and_dates() {
         assert!(scan_text("转账13800138000元").is_empty());
         assert!(scan_text("¥13800138000").is_empty());
-        assert!(scan_text("2024/13800138000").is_empty());
+        assert!(scan_text("abc/13800138000").is_empty());
+        assert!(scan_text("QQ 12345/6").is_empty());
+        assert_eq!(scan_text("13800138000/13900139000").len(), 2);
         assert!(scan_text("12:13800138000").is_empty());
         assert!(scan_text("余额 6222021234567890123").is_empty());
+    }
+
+    #[test]
+    fn the_nearest_word_that_fits_decides() {
+        // 微信 is nearer but eight digits are no phone; QQ fits.
+        assert_eq!(kinds("加QQ/微信：12345678"), [(Kind::Qq, "12345678")]);
+        assert_eq!(kinds("QQ号码：12345678"), [(Kind::Qq, "12345678")]);
+        // The longest word at a position: 会员卡号 is a membership number, not 卡号.
+        assert_eq!(kinds("会员卡号 12345678901234"), []);
+        assert_eq!(
+            kinds("转到我的工行卡 123456789012"),
+            [(Kind::Bank, "123456789012")]
+        );
+        // The sender tag names the sender; it does not label the code after it.
+        assert_eq!(kinds("【QQ】123456是你的验证码"), []);
+    }
+
+    #[test]
+    fn listed_numbers_share_their_label() {
+        assert_eq!(
+            kinds("客服QQ：12345678、87654321"),
+            [(Kind::Qq, "12345678"), (Kind::Qq, "87654321")]
+        );
+        // A listed mobile is a phone even after a QQ label; a space is no list mark.
+        assert_eq!(
+            kinds("QQ：12345678，13800138000"),
+            [(Kind::Qq, "12345678"), (Kind::Phone, "13800138000")]
+        );
+        assert_eq!(kinds("QQ 12345678 87654321"), [(Kind::Qq, "12345678")]);
+        // Nothing is inherited from a label that decided nothing.
+        assert_eq!(kinds("验证码 1234、56789"), []);
+    }
+
+    #[test]
+    fn spaced_bank_groups_stop_at_19_digits() {
+        assert_eq!(
+            kinds("卡号 6222 0212 3456 7890 123 138 0013 8000"),
+            [
+                (Kind::Bank, "6222 0212 3456 7890 123"),
+                (Kind::Phone, "138 0013 8000")
+            ]
+        );
     }
 
     #[test]
@@ -779,5 +907,7 @@ mod tests {
         assert!(scan_text("详见 http://t.example.cn/13800138000 ").is_empty());
         assert!(scan_text("点击 t.cn/13800138000").is_empty());
         assert!(scan_text("单号SF13800138000").is_empty());
+        assert!(scan_text("版本号 v2.13.800138000").is_empty());
+        assert_eq!(kinds("Tel-13800138000"), [(Kind::Phone, "13800138000")]);
     }
 }

@@ -3,6 +3,8 @@
 //! Every function here takes the folded ASCII digits of a candidate (separators removed) and
 //! answers a yes/no question. None of them allocates or panics.
 
+use crate::identifier::phone;
+
 /// IP-dial prefixes that Chinese carriers put before a number for cheap long-distance calls.
 const IP_DIAL_PREFIXES: [&[u8]; 6] = [b"17951", b"17911", b"12593", b"17909", b"10193", b"17901"];
 
@@ -48,23 +50,11 @@ pub(crate) fn is_international(d: &[u8], plus: bool) -> bool {
 }
 
 /// A short or service number that only means "phone" when a phone word comes before it:
-/// emergency lines, 95xxx/96xxx service lines, 12xxx government lines, carrier 100xx lines
-/// and 106 SMS ports. Bare, such digits are as likely a price or a code.
+/// emergency lines, 95xxx/96xxx service lines and 950 call-centre lines, 12xxx government
+/// lines, carrier 100xx/1010xxxx lines and 106 SMS ports — the normalizer's own list
+/// ([`phone::is_short_number`]). Bare, such digits are as likely a price or a code.
 pub(crate) fn is_short_number(d: &[u8]) -> bool {
-    match d.len() {
-        3 => matches!(d, b"110" | b"112" | b"119" | b"120" | b"122"),
-        5 => {
-            d.starts_with(b"95")
-                || d.starts_with(b"96")
-                || d.starts_with(b"12")
-                || d.starts_with(b"100")
-        }
-        6..=20 => {
-            (d.len() <= 8 && (d.starts_with(b"95") || d.starts_with(b"96")))
-                || (d.len() >= 8 && d.starts_with(b"106"))
-        }
-        _ => false,
-    }
+    std::str::from_utf8(d).is_ok_and(phone::is_short_number)
 }
 
 /// The Luhn checksum used by bank cards.
@@ -174,6 +164,7 @@ mod tests {
         assert!(is_international(b"00639171234567", false));
         assert!(is_short_number(b"95588"));
         assert!(is_short_number(b"110"));
+        assert!(is_short_number(b"95013123456"));
         assert!(!is_short_number(b"111"));
     }
 }
