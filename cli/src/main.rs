@@ -32,6 +32,12 @@ enum Command {
     Normalize(cmd::normalize::Args),
     /// Find phone numbers, bank accounts, QQ and Alipay accounts in a message.
     Scan(cmd::scan::Args),
+    /// Check an identifier against the store: allow, warn or block, and why.
+    Check(cmd::check::Args),
+    /// Show the store's state: entries, list version, digest, sizes.
+    Status(cmd::status::Args),
+    /// Import blocklist entries from a CSV file (kind,value,category,risk[,reports]).
+    Import(cmd::import::Args),
     /// A tour of fraudshield on built-in examples.
     Demo(cmd::demo::Args),
 }
@@ -42,7 +48,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Normalize(args) => cmd::normalize::run(&out, args),
         Command::Scan(args) => cmd::scan::run(&out, args),
-        Command::Demo(args) => cmd::demo::run(&out, cli.dir, args),
+        Command::Check(args) => cmd::check::run(&out, cli.dir, args),
+        Command::Status(args) => cmd::status::run(&out, cli.dir, args),
+        Command::Import(args) => cmd::import::run(&out, cli.json, cli.dir, args),
+        Command::Demo(args) => cmd::demo::run(&out, cli.json, cli.dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

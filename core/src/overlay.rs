@@ -15,11 +15,11 @@
 //! Besides the map, the overlay keeps two bit sets over key lengths (0–255): the lengths of all
 //! its keys, and the lengths of its prefix rules. A lookup probes the map only at the prefix
 //! lengths present (usually one or two), and asks about a base entry at length `n` only when some
-//! overlay key has length `n`. Probing uses the borrowed `&[u8]` slices of the key being looked
-//! up: nothing is allocated.
+//! overlay key has length `n`. Probes go to a hash index (the sorted map serves ordered walks)
+//! with the borrowed `&[u8]` slices of the key being looked up: nothing is allocated.
 
 use crate::entry::EntryValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A set of key lengths 0..=255.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,7 +39,11 @@ impl LenSet {
 /// Changes since the base snapshot: key → new packed value, or `None` for a removal.
 #[derive(Debug, Clone, Default)]
 pub struct Overlay {
+    /// Ordered, for merging with the base (compaction, verification, Call Directory walks).
     entries: BTreeMap<Vec<u8>, Option<u64>>,
+    /// The same entries hashed, for point lookups on the hot path: one hash probe instead of a
+    /// dozen cache-missing tree comparisons when the overlay holds tens of thousands of changes.
+    index: HashMap<Vec<u8>, Option<u64>>,
     lens: LenSet,
     prefix_lens: LenSet,
 }
@@ -67,7 +71,7 @@ impl Overlay {
         if !self.lens.contains(key.len()) {
             return None;
         }
-        self.entries.get(key).copied()
+        self.index.get(key).copied()
     }
 
     /// Sets what the overlay says about `key` (see [`Overlay::get`]); `None` forgets the key
@@ -76,6 +80,7 @@ impl Overlay {
         match state {
             None => {
                 self.entries.remove(key);
+                self.index.remove(key);
                 // The length sets may now over-approximate: that only costs a probe.
             }
             Some(v) => {
@@ -86,6 +91,7 @@ impl Overlay {
                     self.prefix_lens.insert(key.len());
                 }
                 self.entries.insert(key.to_vec(), v);
+                self.index.insert(key.to_vec(), v);
             }
         }
     }
@@ -96,7 +102,7 @@ impl Overlay {
     pub fn prefix_rules(&self, key: &[u8], mut on_rule: impl FnMut(usize, u64)) {
         for len in 1..=key.len() {
             if self.prefix_lens.contains(len)
-                && let Some(Some(v)) = self.entries.get(&key[..len])
+                && let Some(Some(v)) = self.index.get(&key[..len])
             {
                 on_rule(len, *v);
             }

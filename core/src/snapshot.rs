@@ -30,10 +30,18 @@
 //! Opening must stay in the milliseconds at two million entries (a call is ringing), so
 //! [`Snapshot::open`] checks only what is cheap: the magic, the versions, the header checksum,
 //! that the digest matches the lanes, that the file length matches, and the FST's own structural
-//! check (root address, entry count). The full checks — the BLAKE3 checksum over every FST byte,
-//! the FST's CRC, and recomputing the digest from every entry — run in [`Snapshot::verify`],
-//! which the store calls right after writing a new snapshot (before it goes live) and whenever
-//! the app asks for a full integrity check. Reading every page at open would defeat mmap's lazy
+//! check (root address, entry count). The byte checks — the BLAKE3 checksum over every FST byte
+//! and the FST's CRC — run in [`Snapshot::verify_bytes`], which the store calls right after
+//! writing a new snapshot, before it can go live (the digest was computed from the very entries
+//! written). [`Snapshot::verify`] adds recomputing the digest from every entry; the store runs it
+//! when the app asks for a full integrity check.
+//!
+//! The price of a cheap open: a file damaged *after* it was written and checked (flash errors,
+//! another process writing into the app's private directory) is only detected by a full check.
+//! Until then the FST reader may return wrong answers for the damaged region, or, for some
+//! damage patterns, panic inside the `fst` crate (which a uniffi host sees as an exception, not a
+//! crash). Apps that want the stronger guarantee run `Store::verify` in the background after
+//! each cold start; it costs a full read and one element hash per entry. Reading every page at open would defeat mmap's lazy
 //! loading: cold open to the first verdict would cost a read of the whole file.
 //!
 //! Snapshot files are never modified after they are renamed into place: a new base always gets
@@ -267,21 +275,24 @@ pub fn write_snapshot<K: AsRef<[u8]>>(
         len: 0,
     };
     let mut builder = fst::raw::Builder::new_type(wtr, 0)?;
-    let mut lthash = LtHash::new();
-    let mut count = 0u64;
-    let mut last: Vec<u8> = Vec::new();
-    for (key, value) in entries {
-        let key = key.as_ref();
-        check_entry(key, value, count)?;
-        if count > 0 && key <= last.as_slice() {
-            return Err(SnapshotError::NotSorted { position: count });
+    let (lthash, result) = LtHash::compute(|sink| -> Result<u64, SnapshotError> {
+        let mut count = 0u64;
+        let mut last: Vec<u8> = Vec::new();
+        for (key, value) in entries {
+            let key = key.as_ref();
+            check_entry(key, value, count)?;
+            if count > 0 && key <= last.as_slice() {
+                return Err(SnapshotError::NotSorted { position: count });
+            }
+            builder.insert(key, value)?;
+            sink.add(key, value);
+            last.clear();
+            last.extend_from_slice(key);
+            count += 1;
         }
-        builder.insert(key, value)?;
-        lthash.add(key, value);
-        last.clear();
-        last.extend_from_slice(key);
-        count += 1;
-    }
+        Ok(count)
+    });
+    let count = result?;
     let mut wtr = builder.into_inner()?;
     wtr.flush()?;
     let checksum = *wtr.hasher.finalize().as_bytes();
@@ -441,25 +452,35 @@ impl Snapshot {
         }
     }
 
-    /// Full integrity check: BLAKE3 over the FST bytes, the FST's own CRC, every key and value,
-    /// and the digest recomputed from every entry. Costs a read of the whole file.
-    pub fn verify(&self) -> Result<(), SnapshotError> {
+    /// Checks every byte: the BLAKE3 checksum over the FST bytes and the FST's own CRC. Cheaper
+    /// than [`Snapshot::verify`] (no element hashing); run right after writing a new snapshot,
+    /// whose digest was computed from the very entries written.
+    pub fn verify_bytes(&self) -> Result<(), SnapshotError> {
         let bytes = self.fst.as_bytes();
         if blake3::hash(bytes).as_bytes() != &self.header.checksum {
             return Err(SnapshotError::Corrupt("FST checksum mismatch"));
         }
         self.fst
             .verify()
-            .map_err(|_| SnapshotError::Corrupt("FST CRC mismatch"))?;
-        let mut lthash = LtHash::new();
-        let mut stream = self.stream_from(&[]);
-        let mut n = 0u64;
-        while let Some((k, v)) = stream.next() {
-            check_entry(k, v, n)?;
-            lthash.add(k, v);
-            n += 1;
-        }
-        if n != self.header.entries {
+            .map_err(|_| SnapshotError::Corrupt("FST CRC mismatch"))
+    }
+
+    /// Full integrity check: [`Snapshot::verify_bytes`], then every key and value, and the
+    /// digest recomputed from every entry (on all cores, see [`LtHash::compute`]). Costs a read
+    /// of the whole file and one element hash per entry.
+    pub fn verify(&self) -> Result<(), SnapshotError> {
+        self.verify_bytes()?;
+        let (lthash, result) = LtHash::compute(|sink| -> Result<u64, SnapshotError> {
+            let mut stream = self.stream_from(&[]);
+            let mut n = 0u64;
+            while let Some((k, v)) = stream.next() {
+                check_entry(k, v, n)?;
+                sink.add(k, v);
+                n += 1;
+            }
+            Ok(n)
+        });
+        if result? != self.header.entries {
             return Err(SnapshotError::Corrupt("entry count does not match header"));
         }
         if lthash != self.header.lthash {

@@ -149,6 +149,11 @@ pub struct StoreOptions {
     /// `None`: never automatically (call [`Store::compact`] or
     /// [`Store::compact_in_background`]).
     pub auto_compact_overlay_len: Option<usize>,
+    /// When the blocklist files are found damaged on open (bad snapshot, digest mismatch),
+    /// reset the blocklist to empty at list version 0 instead of failing, so the app keeps
+    /// working (user lists and protected numbers still apply) and the next sync installs a full
+    /// snapshot. [`Status::recovered_from_corruption`] tells. Default `true`.
+    pub recover_corrupt_blocklist: bool,
 }
 
 impl Default for StoreOptions {
@@ -156,6 +161,7 @@ impl Default for StoreOptions {
         StoreOptions {
             policy: Policy::default(),
             auto_compact_overlay_len: Some(50_000),
+            recover_corrupt_blocklist: true,
         }
     }
 }
@@ -203,6 +209,9 @@ pub struct Status {
     pub user_blocked: usize,
     /// Protected numbers, built-in ones included.
     pub protected: usize,
+    /// The blocklist was found damaged when the store was opened and was reset to empty
+    /// (list version 0): a full snapshot is needed.
+    pub recovered_from_corruption: bool,
 }
 
 #[cfg(feature = "serde")]
@@ -251,6 +260,11 @@ impl ReadView {
         self.0.check(id, direction)
     }
 
+    /// The verdict for a blocklist key (see [`Store::check_key`]).
+    pub fn check_key(&self, key: &Key, direction: Direction) -> Verdict {
+        self.0.verdict_for_key(key.as_bytes(), direction)
+    }
+
     /// The list version of this state.
     pub fn list_version(&self) -> u64 {
         self.0.list_version
@@ -273,8 +287,13 @@ struct Inner {
     dir: PathBuf,
     live: ArcSwap<View>,
     writer: Mutex<Writer>,
+    /// A second connection for reads that must not wait for a long write (a compaction holds
+    /// the writer for its whole build; WAL lets this one read meanwhile).
+    reader: Mutex<Connection>,
     options: StoreOptions,
     compacting: AtomicBool,
+    /// The blocklist was found corrupt on open and reset to empty.
+    recovered: bool,
 }
 
 /// The on-device store. `Send + Sync`: share it as `Arc<Store>`; cloning is cheap too (it is
@@ -337,8 +356,9 @@ impl Store {
     /// digest to check it against the recorded one. No pass over the base entries: cold open stays
     /// in milliseconds. Call it off the main thread anyway (it does I/O).
     ///
-    /// Fails with [`StoreError::Locked`] when another `Store` holds the directory, and with
-    /// [`StoreError::Corrupt`] when the recorded digest does not match the stored data.
+    /// Fails with [`StoreError::Locked`] when another `Store` holds the directory. Damaged
+    /// blocklist files are reset (see [`StoreOptions::recover_corrupt_blocklist`]) or, with that
+    /// option off, fail with [`StoreError::Corrupt`] / [`StoreError::Snapshot`].
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)?;
         let lock = File::options()
@@ -382,40 +402,46 @@ impl Store {
             }
         };
         remove_stray_files(dir, Some(&base_file));
-        let base = Snapshot::open(&dir.join(&base_file))?;
-
-        // Overlay rows, folded into the base's lattice hash.
-        let mut overlay = Overlay::new();
-        let mut lthash = base.header().lthash.clone();
-        let mut entries = base.len();
-        {
-            let mut stmt = conn.prepare("SELECT key, value FROM overlay ORDER BY key")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })?;
-            for row in rows {
-                let (k, v) = row?;
-                let v = v.map(|v| v as u64);
-                if key::validate(&k).is_err() || v.is_some_and(|v| EntryValue::unpack(v).is_err()) {
-                    return Err(StoreError::Corrupt("invalid overlay row".to_string()));
+        let mut next_base_id = next_base_id;
+        let mut list_version = list_version;
+        let mut log_floor = log_floor;
+        let mut recovered = false;
+        let (base, overlay, lthash, entries) =
+            match load_blocklist(&conn, &dir.join(&base_file), &recorded) {
+                Ok(loaded) => loaded,
+                Err(StoreError::Corrupt(_) | StoreError::Snapshot(_))
+                    if options.recover_corrupt_blocklist =>
+                {
+                    // Start over from an empty list at version 0; the sync engine fetches a full
+                    // snapshot. User lists, protected numbers and meta values are kept.
+                    let name = base_name(next_base_id);
+                    let tmp = dir.join(format!("{name}.tmp"));
+                    let header =
+                        snapshot::write_snapshot(&tmp, std::iter::empty::<(&[u8], u64)>())?;
+                    std::fs::rename(&tmp, dir.join(&name))?;
+                    fsync_dir(dir)?;
+                    next_base_id += 1;
+                    let tx = conn.transaction()?;
+                    tx.execute("DELETE FROM overlay", [])?;
+                    tx.execute("DELETE FROM change_log", [])?;
+                    tx.execute(
+                        "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = 0,
+                         digest = ?3, log_floor = 0 WHERE id = 1",
+                        params![name, to_i64(next_base_id)?, header.digest.0.to_vec()],
+                    )?;
+                    tx.commit()?;
+                    remove_stray_files(dir, Some(&name));
+                    list_version = 0;
+                    log_floor = 0;
+                    recovered = true;
+                    let base = Snapshot::open(&dir.join(&name))?;
+                    (base, Overlay::new(), header.lthash, 0)
                 }
-                if let Some(old) = base.get(&k) {
-                    lthash.remove(&k, old);
-                    entries -= 1;
-                }
-                if let Some(new) = v {
-                    lthash.add(&k, new);
-                    entries += 1;
-                }
-                overlay.set(&k, Some(v));
-            }
-        }
+                Err(e) => return Err(e),
+            };
         let digest = lthash.digest();
-        if digest.0.as_slice() != recorded.as_slice() {
-            return Err(StoreError::Corrupt(
-                "blocklist does not match the recorded state digest".to_string(),
-            ));
-        }
+        let reader = Connection::open(dir.join(DATABASE_FILE))?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let user = load_user_lists(&conn)?;
         let protected = load_protected(&conn)?;
         let view = View {
@@ -434,6 +460,7 @@ impl Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 live: ArcSwap::from_pointee(view),
+                reader: Mutex::new(reader),
                 writer: Mutex::new(Writer {
                     conn,
                     next_base_id,
@@ -442,6 +469,7 @@ impl Store {
                 }),
                 options,
                 compacting: AtomicBool::new(false),
+                recovered,
             }),
         })
     }
@@ -525,6 +553,7 @@ impl Store {
                 .filter(|l| **l == UserList::Block)
                 .count(),
             protected: view.protected.len(),
+            recovered_from_corruption: self.inner.recovered,
         }
     }
 
@@ -707,7 +736,7 @@ impl Store {
             }
             // Read back and check every byte before it can become live.
             let written = Snapshot::open(&tmp)?;
-            written.verify()?;
+            written.verify_bytes()?;
             Ok(header)
         })();
         let header = match result {
@@ -734,13 +763,16 @@ impl Store {
 
     /// A named value stored with the state (written by [`Store::commit`] and
     /// [`Store::install_snapshot`], or [`Store::set_meta`]).
+    ///
+    /// Reads through a separate connection: it does not wait for a running compaction.
     pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let w = self.writer()?;
-        Ok(w.conn
-            .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+        let r = self.inner.reader.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(
+            r.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
-            .optional()?)
+            .optional()?,
+        )
     }
 
     /// Stores named values on their own (durably, in one transaction).
@@ -815,8 +847,18 @@ impl Store {
     pub fn verify(&self) -> Result<(), StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
-        view.base.verify()?;
-        let full = LtHash::of_entries(call_directory::Merged::new(&view));
+        // Every byte of the base, then one pass over base + overlay: each entry valid, and the
+        // digest recomputed from scratch equal to the live one (which, on open, was checked to
+        // be the base header's plus the overlay's).
+        view.base.verify_bytes()?;
+        let (full, checked) = LtHash::compute(|sink| -> Result<(), StoreError> {
+            for (n, (k, v)) in call_directory::Merged::new(&view).enumerate() {
+                snapshot::check_entry(&k, v, n as u64)?;
+                sink.add(&k, v);
+            }
+            Ok(())
+        });
+        checked?;
         if full != *view.lthash {
             return Err(StoreError::Corrupt(
                 "blocklist entries do not match the live digest".to_string(),
@@ -993,6 +1035,45 @@ impl Store {
         let view = self.load_full_view();
         call_directory::changes_since(&w.conn, w.log_floor, &view, list_version)
     }
+}
+
+/// Opens the base snapshot and folds the overlay rows into its lattice hash; checks the result
+/// against the recorded digest.
+fn load_blocklist(
+    conn: &Connection,
+    base_path: &Path,
+    recorded: &[u8],
+) -> Result<(Snapshot, Overlay, LtHash, u64), StoreError> {
+    let base = Snapshot::open(base_path)?;
+    let mut overlay = Overlay::new();
+    let mut lthash = base.header().lthash.clone();
+    let mut entries = base.len();
+    let mut stmt = conn.prepare("SELECT key, value FROM overlay ORDER BY key")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    for row in rows {
+        let (k, v) = row?;
+        let v = v.and_then(|v| u64::try_from(v).ok().or(Some(u64::MAX)));
+        if key::validate(&k).is_err() || v.is_some_and(|v| EntryValue::unpack(v).is_err()) {
+            return Err(StoreError::Corrupt("invalid overlay row".to_string()));
+        }
+        if let Some(old) = base.get(&k) {
+            lthash.remove(&k, old);
+            entries = entries.saturating_sub(1);
+        }
+        if let Some(new) = v {
+            lthash.add(&k, new);
+            entries += 1;
+        }
+        overlay.set(&k, Some(v));
+    }
+    if lthash.digest().0.as_slice() != recorded {
+        return Err(StoreError::Corrupt(
+            "blocklist does not match the recorded state digest".to_string(),
+        ));
+    }
+    Ok((base, overlay, lthash, entries))
 }
 
 fn file_name_of(base: &Snapshot) -> Result<String, StoreError> {

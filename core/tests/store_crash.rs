@@ -1,0 +1,217 @@
+//! Crash safety: a child process applies batches, compacts (in the foreground and in the
+//! background) and installs full snapshots in a loop; the parent kills it (SIGKILL) after a
+//! random short delay, again and again, and after every kill proves that the reopened store is
+//! exactly the state of one list version — the last committed one — with a matching digest and
+//! a clean full verification.
+//!
+//! The child is this test binary itself, started with `CRASH_CHILD_DIR` set (see
+//! [`child_process_role`]).
+#![allow(clippy::unwrap_used)]
+
+use fraudshield_core::digest::LtHash;
+use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
+use fraudshield_core::key::Key;
+use fraudshield_core::kind::Kind;
+use fraudshield_core::store::{Store, StoreOptions};
+use fraudshield_core::verdict::{Direction, Source};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHILD_ENV: &str = "CRASH_CHILD_DIR";
+const KILLS: usize = 60;
+const KEY_SPACE: u64 = 300;
+
+fn mix(mut x: u64) -> u64 {
+    // splitmix64: a deterministic stream of batch contents.
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The batch that produces list version `n`.
+fn batch(n: u64) -> Vec<Change> {
+    let mut out = Vec::new();
+    for j in 0..30 {
+        let h = mix(n * 1000 + j);
+        let key = Key::new(Kind::Phone, &format!("+86138{:08}", h % KEY_SPACE));
+        if (h >> 20).is_multiple_of(5) {
+            out.push(Change::Remove(key));
+        } else {
+            out.push(Change::Upsert(
+                key,
+                EntryValue {
+                    category: Category::from_code(((h >> 8) % 8) as u8),
+                    risk: Risk::from_code(1 + ((h >> 12) % 3) as u8).unwrap(),
+                    reports: ReportBucket::new(((h >> 16) % 8) as u8).unwrap(),
+                    prefix: false,
+                },
+            ));
+        }
+    }
+    let h = mix(n);
+    let rule = Key::new(Kind::Phone, &format!("+8617{}", h % 10));
+    if h.is_multiple_of(3) {
+        out.push(Change::Remove(rule));
+    } else {
+        out.push(Change::Upsert(
+            rule,
+            EntryValue {
+                category: Category::Loan,
+                risk: Risk::from_code(1 + ((h >> 4) % 3) as u8).unwrap(),
+                reports: ReportBucket::default(),
+                prefix: true,
+            },
+        ));
+    }
+    out
+}
+
+/// The list at version `n`: batches 1..=n applied in order.
+fn model(n: u64) -> BTreeMap<Vec<u8>, EntryValue> {
+    let mut m = BTreeMap::new();
+    for v in 1..=n {
+        for c in batch(v) {
+            match c {
+                Change::Upsert(k, v) => {
+                    m.insert(k.into_bytes(), v);
+                }
+                Change::Remove(k) => {
+                    m.remove(k.as_bytes());
+                }
+            }
+        }
+    }
+    m
+}
+
+fn options() -> StoreOptions {
+    StoreOptions {
+        // Background compactions start at unpredictable moments too.
+        auto_compact_overlay_len: Some(150),
+        recover_corrupt_blocklist: false,
+        ..StoreOptions::default()
+    }
+}
+
+/// The child's role: runs only when `CRASH_CHILD_DIR` is set (the parent test starts this binary
+/// with it); as a plain test it returns at once.
+#[test]
+fn child_process_role() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let store = Store::open(std::path::Path::new(&dir), options()).unwrap();
+    let mut n = store.list_version();
+    loop {
+        n += 1;
+        if n.is_multiple_of(6) {
+            let entries: Vec<(Key, EntryValue)> = model(n)
+                .into_iter()
+                .map(|(k, v)| (Key::from_bytes(&k).unwrap(), v))
+                .collect();
+            store.install_snapshot(entries, n, None, &[]).unwrap();
+        } else {
+            store.apply(&batch(n), n).unwrap();
+        }
+        if n.is_multiple_of(4) {
+            store.compact().unwrap();
+        }
+    }
+}
+
+/// A small deterministic generator for the kill delays.
+struct Delays(u64);
+impl Delays {
+    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 = mix(self.0);
+        lo + self.0 % (hi - lo)
+    }
+}
+
+fn check_state(dir: &std::path::Path, version: u64) {
+    let store = Store::open(dir, options()).unwrap();
+    assert_eq!(store.list_version(), version);
+    let m = model(version);
+    let full = LtHash::of_entries(m.iter().map(|(k, v)| (k.as_slice(), v.pack())));
+    assert_eq!(store.digest(), full.digest(), "digest at version {version}");
+    assert_eq!(store.status().entries, m.len() as u64);
+    for i in 0..KEY_SPACE {
+        let key = Key::new(Kind::Phone, &format!("+86138{i:08}"));
+        let v = store.check_key(&key, Direction::Incoming);
+        match m.get(key.as_bytes()) {
+            Some(e) => {
+                assert_eq!(v.source, Source::Exact);
+                assert_eq!((v.category, v.risk), (Some(e.category), Some(e.risk)));
+            }
+            None => assert_eq!(v.source, Source::None),
+        }
+    }
+    for d in 0..10 {
+        let key = Key::new(Kind::Phone, &format!("+8617{d}00000000"));
+        let rule = m.get(Key::new(Kind::Phone, &format!("+8617{d}")).as_bytes());
+        let v = store.check_key(&key, Direction::Incoming);
+        assert_eq!(v.source == Source::Prefix, rule.is_some());
+        assert_eq!(v.risk, rule.map(|r| r.risk));
+    }
+    store.verify().unwrap();
+    // Leftover temp files and old bases were cleaned on open.
+    let bases = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("base-")
+        })
+        .count();
+    assert_eq!(bases, 1);
+}
+
+#[test]
+fn killed_writers_leave_the_old_or_the_new_state() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut delays = Delays(0x5EED);
+    let mut version = 0u64;
+    let started = Instant::now();
+    for kill in 0..KILLS {
+        let mut child = Command::new(&exe)
+            .args([
+                "child_process_role",
+                "--exact",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env(CHILD_ENV, dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delays.next_ms(15, 120)));
+        // If the child died on its own (a failed unwrap), that is a failure, not a crash point.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "child exited by itself at kill {kill}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let store = Store::open(dir.path(), options()).unwrap();
+        let now = store.list_version();
+        drop(store);
+        assert!(
+            now >= version,
+            "list version went back from {version} to {now}"
+        );
+        check_state(dir.path(), now);
+        version = now;
+    }
+    // The children made real progress, so the kills landed inside writes.
+    assert!(version > KILLS as u64, "only reached version {version}");
+    eprintln!(
+        "{KILLS} kills, final list version {version}, {:?}",
+        started.elapsed()
+    );
+}
