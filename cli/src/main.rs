@@ -40,6 +40,8 @@ enum Command {
     Import(cmd::import::Args),
     /// A tour of fraudshield on built-in examples.
     Demo(cmd::demo::Args),
+    /// Fetch, verify and apply the newest signed blocklist release.
+    Sync(cmd::sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(&out, cli.dir, args),
         Command::Import(args) => cmd::import::run(&out, cli.json, cli.dir, args),
         Command::Demo(args) => cmd::demo::run(&out, cli.json, cli.dir, args),
+        Command::Sync(args) => cmd::sync::run(&out, cli.dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

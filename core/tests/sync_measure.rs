@@ -147,3 +147,82 @@ fn measure_snapshot_and_delta_sizes() {
         }
     }
 }
+
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn measure_catch_up_requests_and_bytes() {
+    use fraudshield_core::release::keys::SigningKey;
+    use fraudshield_core::release::manifest::Manifest;
+    use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+    use fraudshield_core::release::signed::Bundle;
+    let n = 200_000;
+    let releases = 164u64;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let mut p = Publisher::create(dir.path(), "cn", PublishConfig::default()).unwrap();
+    let mut rng = Rng::new(3);
+    let mut per_release: Vec<Vec<Change>> = vec![Vec::new()];
+    let first = initial_changes(&mut rng, n);
+    p.publish(&first, &[&key], 0).unwrap();
+    per_release.push(first);
+    let t = Instant::now();
+    while p.release() < releases {
+        let changes = delta_changes(&mut rng, p.entries(), n / 100);
+        p.publish(&changes, &[&key], 0).unwrap();
+        per_release.push(changes);
+    }
+    println!(
+        "published {releases} releases of 1% changes in {:?}",
+        t.elapsed()
+    );
+    let bundle = std::fs::read(dir.path().join("v1/manifest")).unwrap();
+    let m = Manifest::decode(&Bundle::decode(&bundle).unwrap().manifest.payload).unwrap();
+    println!(
+        "manifest bundle: {} bytes, {} artifacts",
+        bundle.len(),
+        m.artifacts.len()
+    );
+    println!("k | requests | bytes (manifest + artifacts) | exact net delta N-k..N | overhead");
+    let top = m.release;
+    let mut total = (0u64, 0u64);
+    for k in 1..=100u64 {
+        let at = top - k;
+        // The client's rule: the smallest applicable delta, or snapshot + delta, fewer bytes wins.
+        let delta = m.delta_for(at).map(|d| (1u32, d.size));
+        let snap = m.snapshot().map(|s| {
+            let extra = if s.from_release < top {
+                m.delta_for(s.from_release).map_or(0, |d| d.size)
+            } else {
+                0
+            };
+            (if s.from_release < top { 2u32 } else { 1 }, s.size + extra)
+        });
+        let (artifacts, bytes) = match (delta, snap) {
+            (Some(d), Some(s)) if s.1 < d.1 => s,
+            (Some(d), _) => d,
+            (None, Some(s)) => s,
+            (None, None) => panic!("no plan"),
+        };
+        let mut net: Vec<Change> = Vec::new();
+        for c in &per_release[(at + 1) as usize..=(top as usize)] {
+            net.extend(c.iter().cloned());
+        }
+        let exact = wire::encode_delta("cn", at, top, &net, None).len() as u64;
+        total.0 += bytes;
+        total.1 += exact;
+        if k <= 10 || k % 10 == 0 || [16, 17, 32, 33, 64, 65].contains(&k) {
+            println!(
+                "{k:3} | {} | {} | {exact} | {:.2}x",
+                1 + artifacts,
+                bundle.len() as u64 + bytes,
+                (bundle.len() as u64 + bytes) as f64 / (exact as f64)
+            );
+        }
+    }
+    println!(
+        "k = 1..100 summed: {} bytes of artifacts vs {} for exact per-client deltas ({:.2}x)",
+        total.0,
+        total.1,
+        total.0 as f64 / total.1 as f64
+    );
+}

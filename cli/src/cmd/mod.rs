@@ -6,3 +6,4 @@ pub mod import;
 pub mod normalize;
 pub mod scan;
 pub mod status;
+pub mod sync;

@@ -115,9 +115,15 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 impl Publisher {
     /// Starts a new list at release 0 (empty) in `dir`.
-    pub fn create(dir: &Path, list_id: &str, config: PublishConfig) -> Result<Publisher, PublishError> {
+    pub fn create(
+        dir: &Path,
+        list_id: &str,
+        config: PublishConfig,
+    ) -> Result<Publisher, PublishError> {
         if !valid_list_id(list_id.as_bytes()) {
-            return Err(PublishError::Config("list id must be 1-64 bytes of [a-z0-9._-]"));
+            return Err(PublishError::Config(
+                "list id must be 1-64 bytes of [a-z0-9._-]",
+            ));
         }
         if config.max_delta_span == 0
             || config.snapshot_interval == 0
@@ -160,7 +166,8 @@ impl Publisher {
         let nr = r.u32("rotations")?;
         for _ in 0..nr {
             let len = r.u32("rotation length")? as usize;
-            p.rotations.push(Envelope::decode(r.take(len, "rotation")?)?);
+            p.rotations
+                .push(Envelope::decode(r.take(len, "rotation")?)?);
         }
         if r.u8("has snapshot")? == 1 {
             let from_release = r.u64("snapshot release")?;
@@ -245,7 +252,12 @@ impl Publisher {
         Ok(())
     }
 
-    fn write_artifact(&self, kind: ArtifactKind, from_release: u64, bytes: &[u8]) -> Result<ArtifactRef, PublishError> {
+    fn write_artifact(
+        &self,
+        kind: ArtifactKind,
+        from_release: u64,
+        bytes: &[u8],
+    ) -> Result<ArtifactRef, PublishError> {
         let sha = sha256(bytes);
         let path = format!("artifacts/{}.fsw", hex(&sha));
         let full = self.dir.join(&path);
@@ -336,10 +348,21 @@ impl Publisher {
         let keep_from = n.saturating_sub(self.config.max_delta_span);
         self.history.retain(|r, _| *r > keep_from);
         let mut artifacts = Vec::new();
-        // Skip deltas: spans 2, 4, 8 … (span 1 is `d1`).
+        // Skip deltas: bases N-2, N-4, N-8 … (N-1 is `d1`), clamped at release 0 (the empty
+        // list), so some delta always starts at or before the offered snapshot.
+        let mut bases: Vec<u64> = Vec::new();
         let mut span = 2u64;
-        while span <= self.config.max_delta_span && span <= n {
-            let base = n - span;
+        while span <= self.config.max_delta_span {
+            let base = n.saturating_sub(span);
+            if base < n - 1 && !bases.contains(&base) {
+                bases.push(base);
+            }
+            if base == 0 {
+                break;
+            }
+            span = span.saturating_mul(2);
+        }
+        for base in bases {
             let mut net: BTreeMap<Key, Option<EntryValue>> = BTreeMap::new();
             for rel in base + 1..=n {
                 let path = self
@@ -363,10 +386,9 @@ impl Publisher {
                 .collect();
             let bytes = wire::encode_delta(&list, base, n, &changes, self.config.compression);
             artifacts.push(self.write_artifact(ArtifactKind::Delta, base, &bytes)?);
-            span *= 2;
         }
         artifacts.push(d1);
-        if self.snapshot.is_none() || n % self.config.snapshot_interval == 0 || n == 1 {
+        if self.snapshot.is_none() || n.is_multiple_of(self.config.snapshot_interval) || n == 1 {
             let bytes = wire::encode_snapshot(&list, n, self.state.iter(), self.config.compression);
             self.snapshot = Some(self.write_artifact(ArtifactKind::Snapshot, n, &bytes)?);
         }
@@ -389,7 +411,11 @@ impl Publisher {
     }
 
     /// Signs `manifest` and writes the bundle (with the rotation chain) to `v1/manifest`.
-    pub fn sign_and_write(&self, manifest: &Manifest, signers: &[&SigningKey]) -> Result<Bundle, PublishError> {
+    pub fn sign_and_write(
+        &self,
+        manifest: &Manifest,
+        signers: &[&SigningKey],
+    ) -> Result<Bundle, PublishError> {
         if signers.is_empty() {
             return Err(PublishError::NoSigner);
         }

@@ -373,3 +373,184 @@ pub fn delta_changes(
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// A publisher, a server over its directory and a client store: the whole update path.
+
+use fraudshield_core::digest::LtHash;
+use fraudshield_core::identifier::normalize;
+use fraudshield_core::release::keys::{KeySet, SigningKey};
+use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+use fraudshield_core::store::{Store, StoreOptions};
+use fraudshield_core::sync::http::HttpTransport;
+use fraudshield_core::sync::{SyncConfig, SyncError, SyncReport};
+use fraudshield_core::verdict::{Direction, Source};
+use std::collections::BTreeMap;
+
+/// Gives every world of a test binary its own content.
+static SEEDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Fixed "now" for tests: 2026-01-01T00:00:00Z.
+pub const NOW: i64 = 1_767_225_600;
+
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub key: SigningKey,
+    pub publisher: Publisher,
+    pub server: Server,
+    pub transport: HttpTransport,
+    /// Full list after each release (index = release).
+    pub history: Vec<BTreeMap<Key, EntryValue>>,
+    pub rng: Rng,
+}
+
+impl World {
+    /// A publisher with release 1 of `n` entries, served on loopback.
+    pub fn new(n: usize) -> World {
+        World::with_config(n, PublishConfig::default())
+    }
+
+    pub fn with_config(n: usize, config: PublishConfig) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = SigningKey::generate().unwrap();
+        let publisher = Publisher::create(&tmp.path().join("pub"), "cn-test", config).unwrap();
+        let server = Server::start(&tmp.path().join("pub"));
+        let mut w = World {
+            tmp,
+            key,
+            publisher,
+            server,
+            transport: HttpTransport::new().unwrap(),
+            history: vec![BTreeMap::new()],
+            rng: Rng::new(n as u64 ^ 0x5eed ^ SEEDS.fetch_add(1, Ordering::SeqCst) << 32),
+        };
+        let changes = initial_changes(&mut w.rng, n);
+        w.publish(&changes);
+        w
+    }
+
+    pub fn trust(&self) -> KeySet {
+        KeySet::new(vec![self.key.public()], 1).unwrap()
+    }
+
+    pub fn config(&self) -> SyncConfig {
+        let mut c = SyncConfig::new(&self.server.url(), self.trust());
+        c.request_timeout = Duration::from_secs(5);
+        c
+    }
+
+    /// Publishes `changes` as the next release at time NOW.
+    pub fn publish(&mut self, changes: &[Change]) -> u64 {
+        let r = self.publisher.publish(changes, &[&self.key], NOW).unwrap();
+        self.history.push(self.publisher.entries().clone());
+        assert_eq!(self.history.len() as u64, r + 1);
+        r
+    }
+
+    /// Publishes a batch of `n` random changes.
+    pub fn publish_random(&mut self, n: usize) -> u64 {
+        let cur = self.publisher.entries().clone();
+        let changes = delta_changes(&mut self.rng, &cur, n);
+        self.publish(&changes)
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.tmp.path().join("phone")
+    }
+
+    pub fn open_store(&self) -> Store {
+        Store::open(&self.store_dir(), StoreOptions::default()).unwrap()
+    }
+
+    pub fn sync(&self, store: &Store) -> Result<SyncReport, SyncError> {
+        fraudshield_core::sync::sync(store, &self.transport, &self.config(), NOW)
+    }
+
+    pub fn sync_with(
+        &self,
+        store: &Store,
+        config: &SyncConfig,
+        now: i64,
+    ) -> Result<SyncReport, SyncError> {
+        fraudshield_core::sync::sync(store, &self.transport, config, now)
+    }
+
+    pub fn pub_dir(&self) -> PathBuf {
+        self.tmp.path().join("pub")
+    }
+
+    pub fn manifest_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.pub_dir().join("v1/manifest")).unwrap()
+    }
+}
+
+/// Lookups answer exactly from release `release`: version, digest, and per-entry verdicts for
+/// a sample of mobile numbers (on the list, and removed since `previous` releases).
+pub fn assert_serves(store: &Store, history: &[BTreeMap<Key, EntryValue>], release: u64) {
+    let expected = &history[release as usize];
+    assert_eq!(store.list_version(), release, "list version");
+    let lt = LtHash::of_entries(expected.iter().map(|(k, v)| (k.as_bytes(), v.pack())));
+    assert_eq!(
+        store.digest(),
+        lt.digest(),
+        "state digest of release {release}"
+    );
+    let view = store.view();
+    let mobiles = expected
+        .iter()
+        .filter(|(k, v)| k.kind() == Kind::Phone && k.canonical().len() == 14 && !v.prefix);
+    for (k, v) in mobiles.take(100) {
+        let id = normalize(Kind::Phone, k.canonical()).unwrap();
+        let verdict = view.check(&id, Direction::Incoming);
+        if verdict.source == Source::Protected {
+            continue; // protected numbers answer "protected" whatever the list says
+        }
+        assert_eq!(verdict.source, Source::Exact);
+        assert_eq!(verdict.risk, Some(v.risk));
+    }
+    // Keys of other releases that this one does not hold answer "none".
+    let mut absent = 0;
+    for h in history {
+        for k in h.keys().filter(|k| {
+            k.kind() == Kind::Phone
+                && k.canonical().starts_with("+861")
+                && !expected.contains_key(*k)
+        }) {
+            let id = normalize(Kind::Phone, k.canonical()).unwrap();
+            assert_eq!(view.check(&id, Direction::Incoming).source, Source::None);
+            absent += 1;
+            if absent > 50 {
+                return;
+            }
+        }
+    }
+}
+
+use fraudshield_core::release::manifest::Manifest;
+use fraudshield_core::release::signed::{Bundle, Envelope, PayloadType};
+
+/// Re-signs the bundle `bytes` after `edit`ing its manifest, with `signers`.
+pub fn resign(bytes: &[u8], edit: impl FnOnce(&mut Manifest), signers: &[&SigningKey]) -> Vec<u8> {
+    let mut bundle = Bundle::decode(bytes).unwrap();
+    let mut m = Manifest::decode(&bundle.manifest.payload).unwrap();
+    edit(&mut m);
+    bundle.manifest = Envelope::sign(PayloadType::Manifest, m.encode(), signers);
+    bundle.encode()
+}
+
+/// Serves `body` with status 200 at `path`.
+pub fn serve(server: &Server, path: &str, body: Vec<u8>) {
+    server.set(
+        path,
+        Behavior::Fixed {
+            status: 200,
+            headers: vec![],
+            body,
+        },
+    );
+}
+
+/// The manifest in the bundle `bytes`.
+pub fn manifest_of(bytes: &[u8]) -> Manifest {
+    Manifest::decode(&Bundle::decode(bytes).unwrap().manifest.payload).unwrap()
+}

@@ -1,0 +1,511 @@
+//! The sync algorithm (see the [module docs](super) for the protocol and its guarantees).
+
+use super::transport::{Request, Response, Transport, TransportError};
+use super::{Freshness, Rejection, SyncError, SyncReport, UpdatePath, meta};
+use crate::digest::StateDigest;
+use crate::entry::EntryValue;
+use crate::key::Key;
+use crate::release::keys::{KeySet, sha256};
+use crate::release::manifest::{ArtifactRef, Manifest};
+use crate::release::signed::{Bundle, PayloadType, TrustState, VerifyError};
+use crate::release::wire::{self, Limits, WireError, WireHeader, WireKind};
+use crate::store::{Store, StoreError};
+use std::time::{Duration, Instant};
+
+/// Where and how to sync. Constructing one does no I/O.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Base URL of the list, e.g. `https://lists.example.org/cn/`; the manifest is at
+    /// `<base>v1/manifest` and artifacts at the relative paths it names.
+    pub server: String,
+    /// The list this app follows. `None`: the first list accepted is remembered and every later
+    /// manifest must name the same one.
+    pub list_id: Option<String>,
+    /// The app's pinned publisher keys (the root of trust; see [`crate::release::signed`]).
+    pub trust: KeySet,
+    /// Tolerated difference between the device clock and the publisher's, in seconds: a manifest
+    /// is still accepted up to this long after it expires, and refused as "created in the
+    /// future" only when its creation time is more than this ahead of the device clock.
+    pub clock_skew_secs: i64,
+    /// Deadline for each request (connect, headers and the whole body).
+    pub request_timeout: Duration,
+    /// Largest manifest bundle accepted.
+    pub max_manifest_bytes: u64,
+    /// Largest artifact accepted (each artifact is also capped at the exact size its manifest
+    /// states).
+    pub max_artifact_bytes: u64,
+    /// Caps on decoding artifacts (decompressed size, entry count).
+    pub limits: Limits,
+    /// Backoff when the server says 429/503 without `Retry-After`.
+    pub default_backoff: Duration,
+    /// Longest backoff honoured (a hostile server must not silence updates for months).
+    pub max_backoff: Duration,
+    /// Run [`Store::verify`] (a full read) before applying a delta; a damaged local state is
+    /// then repaired from the full snapshot instead of being patched.
+    pub verify_local: bool,
+}
+
+impl SyncConfig {
+    /// Defaults: 10 minutes of clock skew, 30 s per request, 64 KiB manifests, 256 MiB
+    /// artifacts, 5 minutes default backoff, at most 1 day of backoff, no local verification.
+    pub fn new(server: &str, trust: KeySet) -> SyncConfig {
+        let mut server = server.to_owned();
+        if !server.ends_with('/') {
+            server.push('/');
+        }
+        SyncConfig {
+            server,
+            list_id: None,
+            trust,
+            clock_skew_secs: 600,
+            request_timeout: Duration::from_secs(30),
+            max_manifest_bytes: 64 * 1024,
+            max_artifact_bytes: 256 << 20,
+            limits: Limits::default(),
+            default_backoff: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(24 * 3600),
+            verify_local: false,
+        }
+    }
+}
+
+fn be_u64(v: Option<Vec<u8>>) -> u64 {
+    v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+fn be_i64(v: Option<Vec<u8>>) -> Option<i64> {
+    v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(i64::from_be_bytes)
+}
+
+fn storage(e: StoreError) -> SyncError {
+    SyncError::Storage(e.to_string())
+}
+
+fn network(e: TransportError) -> SyncError {
+    match e {
+        // An endless or oversized body is the server misbehaving, not the network.
+        TransportError::TooLarge => SyncError::InvalidUpdate(Rejection::TooLarge),
+        other => SyncError::Network(other.to_string()),
+    }
+}
+
+/// The sync state persisted in the store's meta table.
+struct Persisted {
+    release: u64,
+    manifest_hash: Option<Vec<u8>>,
+    expires_at: Option<i64>,
+    list_id: Option<String>,
+    trust: Option<TrustState>,
+    etag: Option<String>,
+    not_before: Option<i64>,
+}
+
+fn load(store: &Store) -> Result<Persisted, SyncError> {
+    let m = |name| store.meta(name).map_err(storage);
+    Ok(Persisted {
+        release: be_u64(m(meta::RELEASE)?),
+        manifest_hash: m(meta::MANIFEST)?,
+        expires_at: be_i64(m(meta::EXPIRES_AT)?),
+        list_id: m(meta::LIST_ID)?.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        trust: m(meta::TRUST)?.and_then(|b| TrustState::decode(&b).ok()),
+        etag: m(meta::ETAG)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .filter(|s| !s.is_empty()),
+        not_before: be_i64(m(meta::NOT_BEFORE)?),
+    })
+}
+
+/// Reads how fresh the list is at `now` (Unix seconds), from what the last sync persisted.
+pub fn freshness(store: &Store, now: i64, clock_skew_secs: i64) -> Result<Freshness, SyncError> {
+    let p = load(store)?;
+    Ok(match p.expires_at {
+        None => Freshness::Never,
+        Some(exp) if now > exp.saturating_add(clock_skew_secs) => Freshness::Stale {
+            release: p.release,
+            since: exp,
+        },
+        Some(exp) => Freshness::Fresh {
+            release: p.release,
+            expires_at: exp,
+        },
+    })
+}
+
+/// How long to wait before the next poll: `base` ± `jitter` (a fraction, e.g. 0.2 for ±20%),
+/// and never before a persisted server backoff ends. `now`: Unix seconds.
+pub fn next_poll_delay(
+    store: &Store,
+    base: Duration,
+    jitter: f64,
+    now: i64,
+) -> Result<Duration, SyncError> {
+    let mut r = [0u8; 8];
+    let rnd = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut r)
+        .map(|_| u64::from_le_bytes(r))
+        .unwrap_or(0);
+    let unit = (rnd >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+    let jitter = jitter.clamp(0.0, 1.0);
+    let factor = 1.0 - jitter + 2.0 * jitter * unit;
+    let delay = base.mul_f64(factor.max(0.0));
+    let not_before = load(store)?.not_before.unwrap_or(0);
+    let wait = Duration::from_secs(not_before.saturating_sub(now).max(0) as u64);
+    Ok(delay.max(wait))
+}
+
+struct Run<'a> {
+    transport: &'a dyn Transport,
+    config: &'a SyncConfig,
+    requests: u32,
+    bytes: u64,
+}
+
+impl Run<'_> {
+    fn get(
+        &mut self,
+        path: &str,
+        max_bytes: u64,
+        etag: Option<&str>,
+    ) -> Result<Response, SyncError> {
+        let url = format!("{}{}", self.config.server, path);
+        let req = Request {
+            url: &url,
+            max_bytes,
+            deadline: Instant::now() + self.config.request_timeout,
+            if_none_match: etag,
+            if_modified_since: None,
+        };
+        self.requests += 1;
+        let resp = self.transport.fetch(&req).map_err(network)?;
+        self.bytes += resp.body.len() as u64;
+        Ok(resp)
+    }
+
+    /// Downloads an artifact and checks size and hash before anything parses it.
+    fn artifact(&mut self, a: &ArtifactRef) -> Result<Vec<u8>, SyncError> {
+        if a.size > self.config.max_artifact_bytes {
+            return Err(SyncError::InvalidUpdate(Rejection::TooLarge));
+        }
+        // The cap is the exact size the manifest states: a longer body is the wrong artifact.
+        let resp = self.get(&a.path, a.size, None).map_err(|e| match e {
+            SyncError::InvalidUpdate(Rejection::TooLarge) => {
+                SyncError::InvalidUpdate(Rejection::ArtifactSize)
+            }
+            other => other,
+        })?;
+        if resp.status != 200 {
+            return Err(SyncError::Network(format!(
+                "artifact request answered with HTTP status {}",
+                resp.status
+            )));
+        }
+        if resp.body.len() as u64 != a.size {
+            return Err(SyncError::InvalidUpdate(Rejection::ArtifactSize));
+        }
+        if sha256(&resp.body) != a.sha256 {
+            return Err(SyncError::InvalidUpdate(Rejection::ArtifactHash));
+        }
+        Ok(resp.body)
+    }
+
+    fn decode(
+        &self,
+        bytes: &[u8],
+        kind: WireKind,
+        list_id: &str,
+        from_release: u64,
+        release: u64,
+    ) -> Result<wire::Decoded, SyncError> {
+        let expected = WireHeader {
+            kind,
+            list_id: list_id.to_owned(),
+            from_release,
+            release,
+            entry_count: 0,
+        };
+        wire::decode(bytes, Some(&expected), &self.config.limits).map_err(|e| {
+            SyncError::InvalidUpdate(match e {
+                WireError::Decompression => Rejection::Decompression,
+                WireError::TooLarge(_) => Rejection::TooLarge,
+                _ => Rejection::ArtifactInvalid,
+            })
+        })
+    }
+}
+
+fn merge(snapshot: Vec<(Key, u64)>, delta: Vec<(Key, u64)>) -> Vec<(Key, EntryValue)> {
+    let mut out = Vec::with_capacity(snapshot.len() + delta.len());
+    let mut s = snapshot.into_iter().peekable();
+    let mut d = delta.into_iter().peekable();
+    loop {
+        let take_delta = match (s.peek(), d.peek()) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => {
+                if a.0 == b.0 {
+                    s.next();
+                    true
+                } else {
+                    b.0 < a.0
+                }
+            }
+        };
+        let next = if take_delta { d.next() } else { s.next() };
+        if let Some((k, v)) = next
+            && let Ok(v) = EntryValue::unpack(v)
+        {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+/// Runs one sync against `transport` at time `now` (Unix seconds). See the [module docs](super).
+///
+/// On any error the store is unchanged (except a persisted backoff) and keeps serving the last
+/// good state.
+pub fn sync(
+    store: &Store,
+    transport: &dyn Transport,
+    config: &SyncConfig,
+    now: i64,
+) -> Result<SyncReport, SyncError> {
+    let p = load(store)?;
+    if let Some(nb) = p.not_before
+        && nb > now
+    {
+        return Err(SyncError::Backoff {
+            seconds: (nb - now) as u64,
+        });
+    }
+    let mut run = Run {
+        transport,
+        config,
+        requests: 0,
+        bytes: 0,
+    };
+    let have = store.list_version();
+    let etag = if p.manifest_hash.is_some() {
+        p.etag.as_deref()
+    } else {
+        None
+    };
+    let resp = run.get("v1/manifest", config.max_manifest_bytes, etag)?;
+    let up_to_date = |run: &Run<'_>, p: &Persisted| -> Result<SyncReport, SyncError> {
+        if let Some(exp) = p.expires_at
+            && now > exp.saturating_add(config.clock_skew_secs)
+        {
+            return Err(SyncError::Stale { since: exp });
+        }
+        Ok(SyncReport {
+            release_before: have,
+            release: have,
+            path: UpdatePath::UpToDate,
+            requests: run.requests,
+            bytes_downloaded: run.bytes,
+        })
+    };
+    match resp.status {
+        200 => {}
+        304 if p.manifest_hash.is_some() => return up_to_date(&run, &p),
+        429 | 503 => {
+            let wait = resp
+                .retry_after
+                .unwrap_or(config.default_backoff)
+                .min(config.max_backoff);
+            let nb = now.saturating_add(wait.as_secs() as i64);
+            store
+                .set_meta(&[(meta::NOT_BEFORE, &nb.to_be_bytes())])
+                .map_err(storage)?;
+            return Err(SyncError::Backoff {
+                seconds: wait.as_secs(),
+            });
+        }
+        s => {
+            return Err(SyncError::Network(format!(
+                "manifest request answered with HTTP status {s}"
+            )));
+        }
+    }
+    let invalid = SyncError::InvalidUpdate;
+    let bundle = Bundle::decode(&resp.body).map_err(|_| invalid(Rejection::Malformed))?;
+    // Trust: the persisted position on the rotation chain, or the pinned keys.
+    let start = p
+        .trust
+        .clone()
+        .unwrap_or_else(|| TrustState::pinned(config.trust.clone()));
+    // The list id a rotation must be for is the manifest's; read it before verifying only to
+    // scope the rotation check; nothing else of the unverified manifest is used.
+    let claimed =
+        Manifest::decode(&bundle.manifest.payload).map_err(|_| invalid(Rejection::Malformed))?;
+    let trust = start
+        .advance(&claimed.list_id, &bundle.rotations)
+        .map_err(|_| invalid(Rejection::RotationRefused))?;
+    bundle
+        .manifest
+        .verify(PayloadType::Manifest, &trust.keys)
+        .map_err(|e| {
+            invalid(match e {
+                VerifyError::UntrustedKey | VerifyError::BelowThreshold { .. } => {
+                    Rejection::UntrustedKey
+                }
+                VerifyError::BadSignature => Rejection::BadSignature,
+                VerifyError::WrongType | VerifyError::Malformed(_) => Rejection::Malformed,
+            })
+        })?;
+    let manifest = claimed;
+    let expected_list = config.list_id.as_ref().or(p.list_id.as_ref());
+    if expected_list.is_some_and(|l| *l != manifest.list_id) {
+        return Err(invalid(Rejection::WrongList));
+    }
+    let hash = bundle.manifest_hash();
+    if manifest.release < p.release {
+        return Err(invalid(Rejection::Rollback {
+            have: p.release,
+            offered: manifest.release,
+        }));
+    }
+    if manifest.release == p.release && p.manifest_hash.is_some() {
+        if p.manifest_hash.as_deref() == Some(&hash[..]) {
+            if resp.etag.is_some() && resp.etag != p.etag {
+                let e = resp.etag.clone().unwrap_or_default();
+                store
+                    .set_meta(&[(meta::ETAG, e.as_bytes())])
+                    .map_err(storage)?;
+            }
+            return up_to_date(&run, &p);
+        }
+        return Err(invalid(Rejection::ReleaseConflict));
+    }
+    if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
+        return Err(invalid(Rejection::CreatedInFuture));
+    }
+    if now > manifest.expires_at.saturating_add(config.clock_skew_secs) {
+        return Err(SyncError::Stale {
+            since: p.expires_at.unwrap_or(manifest.expires_at),
+        });
+    }
+
+    // The meta values committed with the new state, in the same transaction.
+    let release_b = manifest.release.to_be_bytes();
+    let expires_b = manifest.expires_at.to_be_bytes();
+    let created_b = manifest.created_at.to_be_bytes();
+    let trust_b = trust.encode();
+    let etag_b = resp.etag.clone().unwrap_or_default();
+    let zero = 0i64.to_be_bytes();
+    let meta_values: Vec<(&str, &[u8])> = vec![
+        (meta::RELEASE, &release_b),
+        (meta::MANIFEST, &hash),
+        (meta::EXPIRES_AT, &expires_b),
+        (meta::CREATED_AT, &created_b),
+        (meta::LIST_ID, manifest.list_id.as_bytes()),
+        (meta::TRUST, &trust_b),
+        (meta::ETAG, etag_b.as_bytes()),
+        (meta::NOT_BEFORE, &zero),
+    ];
+    let expected_digest = StateDigest(manifest.state_digest);
+
+    // Plan: one delta if one applies to what we hold, else snapshot (+ delta); fewer bytes wins.
+    let local_ok = !config.verify_local || store.verify().is_ok();
+    let delta = (local_ok && have < manifest.release)
+        .then(|| manifest.delta_for(have))
+        .flatten();
+    let snap_plan = manifest.snapshot().map(|s| {
+        let top = (s.from_release < manifest.release)
+            .then(|| manifest.delta_for(s.from_release))
+            .flatten();
+        (s, top)
+    });
+    let snap_cost = snap_plan
+        .as_ref()
+        .map(|(s, d)| s.size + d.map_or(0, |d| d.size));
+    let mut path = UpdatePath::Delta;
+    if let Some(d) = delta
+        && snap_cost.is_none_or(|c| d.size <= c)
+    {
+        let bytes = run.artifact(d)?;
+        let decoded = run.decode(
+            &bytes,
+            WireKind::Delta,
+            &manifest.list_id,
+            d.from_release,
+            manifest.release,
+        )?;
+        let changes = decoded.changes();
+        let mut committed = false;
+        for _ in 0..2 {
+            let staged = store
+                .stage(&changes)
+                .map_err(|_| invalid(Rejection::ArtifactInvalid))?;
+            if staged.digest() != expected_digest {
+                break;
+            }
+            match store.commit(staged, manifest.release, &meta_values) {
+                Ok(()) => {
+                    committed = true;
+                    break;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(storage(e)),
+            }
+        }
+        if committed {
+            return Ok(SyncReport {
+                release_before: have,
+                release: manifest.release,
+                path,
+                requests: run.requests,
+                bytes_downloaded: run.bytes,
+            });
+        }
+        path = UpdatePath::DeltaFellBackToSnapshot;
+    } else {
+        path = UpdatePath::Snapshot;
+    }
+    let Some((s, top)) = snap_plan else {
+        return Err(invalid(Rejection::NoUsableArtifact));
+    };
+    let snap_bytes = run.artifact(s)?;
+    let snap = run.decode(
+        &snap_bytes,
+        WireKind::Snapshot,
+        &manifest.list_id,
+        s.from_release,
+        s.from_release,
+    )?;
+    drop(snap_bytes);
+    let entries = if s.from_release < manifest.release {
+        let d = top.ok_or(invalid(Rejection::NoUsableArtifact))?;
+        let bytes = run.artifact(d)?;
+        let delta = run.decode(
+            &bytes,
+            WireKind::Delta,
+            &manifest.list_id,
+            d.from_release,
+            manifest.release,
+        )?;
+        merge(snap.entries, delta.entries)
+    } else {
+        merge(snap.entries, Vec::new())
+    };
+    match store.install_snapshot(
+        entries,
+        manifest.release,
+        Some(expected_digest),
+        &meta_values,
+    ) {
+        Ok(()) => Ok(SyncReport {
+            release_before: have,
+            release: manifest.release,
+            path,
+            requests: run.requests,
+            bytes_downloaded: run.bytes,
+        }),
+        Err(StoreError::DigestMismatch { .. }) => Err(invalid(Rejection::DigestMismatch)),
+        Err(StoreError::Snapshot(_)) => Err(invalid(Rejection::ArtifactInvalid)),
+        Err(e) => Err(storage(e)),
+    }
+}
