@@ -236,6 +236,12 @@ fn measure_size(n: usize, o: &Options) -> Result<SizeReport, String> {
         Ok(sorted.heap_bytes() as f64),
     ));
     let dir = tempfile::tempdir().map_err(|e| format!("no temp dir: {e}"))?;
+    operations.push((
+        "this machine's disk: write 4 KiB to a new file + fsync (median of 9; every durable \
+         commit pays at least this)"
+            .to_string(),
+        fsync_probe(dir.path()).map(|d| format!("{:.2} ms", ms(d))),
+    ));
     let mut sqlite = Vec::new();
     for (setup, label) in [
         (SqliteSetup::Defaults, "SQLite, defaults"),
@@ -402,6 +408,24 @@ fn delta_bound_bytes(list: &Blocklist, changes: &[fraudshield_core::entry::Chang
     } else {
         bits / 8.0 / changes.len() as f64
     }
+}
+
+/// The median time to write 4 KiB to a new file in `dir` and fsync it.
+fn fsync_probe(dir: &std::path::Path) -> Result<Duration, String> {
+    use std::io::Write as _;
+    let mut times = Vec::new();
+    for i in 0..9 {
+        let path = dir.join(format!("fsync-probe-{i}"));
+        let t = Instant::now();
+        let mut file = std::fs::File::create(&path).map_err(|e| format!("fsync probe: {e}"))?;
+        file.write_all(&[0u8; 4096])
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("fsync probe: {e}"))?;
+        times.push(t.elapsed());
+        let _ = std::fs::remove_file(&path);
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
 }
 
 fn ms(d: Duration) -> f64 {
