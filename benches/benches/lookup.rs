@@ -6,7 +6,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fraudshield_benches::alternatives::{
-    FstList, HashList, Lookup, SortedList, SqliteList, SqliteSetup,
+    FilteredFst, FstList, HashList, Lookup, SortedList, SqliteList, SqliteSetup,
 };
 use fraudshield_benches::bench_support::{self, Cycle};
 use fraudshield_benches::ours::Session;
@@ -26,6 +26,10 @@ fn lookups(c: &mut Criterion) {
             (
                 "fst_map",
                 Box::new(FstList::build(list.entries()).expect("fst")),
+            ),
+            (
+                "fst_map_bloom",
+                Box::new(FilteredFst::build(list.entries()).expect("fst")),
             ),
             ("hash_map", Box::new(HashList::build(list.entries()))),
             ("sorted_vec", Box::new(SortedList::build(list.entries()))),
