@@ -966,16 +966,23 @@ fn render_method(w: &mut String) {
          WITHOUT ROWID`; *defaults* = stock pragmas and `query_row` (a statement prepared per \
          query), *tuned* = WAL, `mmap_size` 256 MiB, `cache_size` 64 MiB, a cached prepared \
          statement; the file is in the OS page cache (warm). `HashMap<Box<[u8]>, u64>` with \
-         the default hasher; sorted `Vec<(Box<[u8]>, u64)>`; a bare `fst::Map` in RAM. RAM \
-         sizes of the hash map and vector are estimates (slots + key allocations).\n\
+         the default hasher; sorted `Vec<(Box<[u8]>, u64)>`; a bare `fst::Map` in RAM; the same \
+         map behind a blocked Bloom filter (one 64-byte block per key, 6 bits set, 10 bits per \
+         entry) to measure the proposed fix for absent keys. RAM sizes of the hash map and \
+         vector are estimates (slots + key allocations).\n\
          - **Bound.** `fraudshield_benches::bound`: log2 of the number of ways to choose the \
          list's keys from their group universes (kind, length, fixed leading digits; Luhn \
          check digits free), plus the zero-order entropy of the values, plus 64 bits per \
          group. A delta's bound counts the choice of removed and changed entries among the \
          list, the added keys in their universes and the new values.\n\
          - **Cold open.** Without root the page cache cannot be dropped: *cold open* is opening \
-         a snapshot file this process has not mapped yet (its pages may still be in the OS \
-         page cache) and answering the first check.\n\n\
+         the closed store directory again (SQLite open, snapshot header check, mmap of a file \
+         this process no longer maps, overlay load) and answering one check, median of 5; the \
+         file's pages may still be in the OS page cache.\n\
+         - **Delta.** The 1% delta is the wire artifact the publisher format produces; *live* \
+         counts the Ed25519 signature check over its SHA-256, decoding with limits, staging, \
+         the durable SQLite commit and the swap; applied 3 times (undone in between) while a \
+         measuring thread looks up; the median counts.\n\n\
          ## Reproduce\n\n\
          ```sh\n\
          cargo run -p fraudshield-benches --release --bin report            # 200k and 2M, a few minutes\n\
