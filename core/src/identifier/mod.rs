@@ -291,7 +291,7 @@ pub fn normalize(kind: Kind, raw: &str) -> Result<Identifier, NormalizeError> {
 /// | `0755`, `010 6` | `+86755`, `+86106` | bare area code with its trunk `0` (3+ digits with the `0`) |
 /// | `400`, `4001` | `+86400`, `+864001` | 400/800 ranges (3+ digits) |
 /// | `106`, `1069 0` | `106`, `10690` | SMS port ranges stay bare like the ports themselves |
-/// | `+63 917` | `+63917` | international: an assigned country code |
+/// | `+63 917`, `+44 (0)20` | `+63917`, `+4420` | international: an assigned country code; a trunk `0` after it is dropped as for numbers |
 ///
 /// Rejected: fewer than 2 digits after `+`, bare prefixes of other short numbers, bare local
 /// number prefixes without area code, IP-dial prefixes, and anything longer than a full number.

@@ -46,15 +46,15 @@
 //!
 //! # Why hand-written rules and not the `phonenumber` crate
 //! We measured `phonenumber` 0.3.10 (libphonenumber metadata 9.0.33, parsing with region CN)
-//! against these rules on the 226 phone cases of `core/testdata/identifiers.tsv`, in a scratch
+//! against these rules on the 236 phone cases of `core/testdata/identifiers.tsv`, in a scratch
 //! crate (x86_64, release builds, shared 2-core machine):
 //!
 //! | | these rules | `phonenumber` |
 //! |---|---|---|
-//! | cases right | 226 / 226 (they are our own tests) | 165 / 226; 170 after our full-width folding |
+//! | cases right | 236 / 236 (they are our own tests) | 172 / 236; 177 after our full-width folding |
 //! | short and service numbers (110, 95588, 1069…, `+86 95588`) | 47 / 47 | 12 / 47: none of the 34 valid ones (it has no bare form for them) |
-//! | size of a stripped `opt-level="z"` LTO binary | +10 KiB over an empty one | +2.3 MiB more (regex engine and metadata) |
-//! | time per number (parse, validate, E.164 string) | 0.2–0.4 µs | 6–9 µs (0.45–0.8 ms through its own E.164 formatter) |
+//! | size of a stripped `opt-level="z"` LTO binary | +11 KiB over an empty one (21 KiB with all four kinds and prefix rules) | +2.3 MiB more (regex engine and metadata) |
+//! | time per number (parse, validate, E.164 string) | 0.2–0.4 µs | 6–12 µs (0.45–1 ms through its own E.164 formatter) |
 //! | first call in a process | 2 µs | 160–335 ms (metadata load) |
 //!
 //! It does handle `0086`, `86` without `+`, `0`-led mobiles and most IP-dial prefixes (not
