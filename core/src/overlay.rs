@@ -37,7 +37,9 @@ impl LenSet {
 }
 
 /// Changes since the base snapshot: key → new packed value, or `None` for a removal.
-#[derive(Debug, Clone, Default)]
+///
+/// Its `Debug` output shows only counts: keys are identifiers (personal data).
+#[derive(Clone, Default)]
 pub struct Overlay {
     /// Ordered, for merging with the base (compaction, verification, Call Directory walks).
     entries: BTreeMap<Vec<u8>, Option<u64>>,
@@ -46,6 +48,16 @@ pub struct Overlay {
     index: HashMap<Vec<u8>, Option<u64>>,
     lens: LenSet,
     prefix_lens: LenSet,
+}
+
+impl std::fmt::Debug for Overlay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let removed = self.entries.values().filter(|v| v.is_none()).count();
+        f.debug_struct("Overlay")
+            .field("entries", &self.entries.len())
+            .field("removals", &removed)
+            .finish()
+    }
 }
 
 impl Overlay {
@@ -156,5 +168,10 @@ mod tests {
         assert_eq!(o.len(), 1);
         assert_eq!(o.iter_from(b"\x01+86").count(), 1);
         assert_eq!(o.iter_from(b"\x01+9").count(), 0);
+        let shown = format!("{o:?}");
+        assert!(
+            !shown.contains("138") && !shown.contains("43, 56"),
+            "{shown}"
+        );
     }
 }

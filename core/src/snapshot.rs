@@ -2,7 +2,7 @@
 //!
 //! An FST (finite state transducer, the [`fst`] crate) stores sorted keys with shared prefixes
 //! *and* suffixes once, and maps each key to a `u64` — here the packed
-//! [`EntryValue`](crate::entry::EntryValue). Phone numbers share long prefixes (`+86138…`) and the
+//! [`EntryValue`]. Phone numbers share long prefixes (`+86138…`) and the
 //! values take only a few hundred distinct forms, so the file stays a few bytes per entry, and a
 //! lookup touches one small node per key byte.
 //!

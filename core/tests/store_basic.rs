@@ -576,3 +576,30 @@ fn check_text_checks_every_finding_against_one_state() {
         assert!(text.get(finding.span.clone()).is_some());
     }
 }
+
+#[test]
+fn a_bulk_batch_is_not_logged_and_forces_a_call_directory_reload() {
+    use fraudshield_core::store::CHANGE_LOG_MAX_BATCH;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.apply(
+        &[Change::Upsert(phone("+8613800138000"), exact(Risk::High))],
+        1,
+    )
+    .unwrap();
+    let bulk: Vec<Change> = (0..=CHANGE_LOG_MAX_BATCH as u64)
+        .map(|i| Change::Upsert(phone(&format!("+86150{i:08}")), exact(Risk::High)))
+        .collect();
+    s.apply(&bulk, 2).unwrap();
+    assert_eq!(s.changes_since(1).unwrap(), CallDirectoryChanges::Reload);
+    assert_eq!(
+        s.changes_since(2).unwrap(),
+        CallDirectoryChanges::Incremental(vec![])
+    );
+    s.apply(&[Change::Remove(phone("+8613800138000"))], 3)
+        .unwrap();
+    assert!(matches!(
+        s.changes_since(2).unwrap(),
+        CallDirectoryChanges::Incremental(c) if c == vec![(8613800138000, None)]
+    ));
+}

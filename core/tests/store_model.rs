@@ -8,7 +8,7 @@ use fraudshield_core::digest::LtHash;
 use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
-use fraudshield_core::store::{Store, StoreOptions};
+use fraudshield_core::store::{CallDirectoryChanges, Store, StoreOptions};
 use fraudshield_core::verdict::{Direction, Source};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -80,6 +80,9 @@ proptest! {
         let mut store = Store::open(dir.path(), options()).unwrap();
         let mut model: BTreeMap<Vec<u8>, EntryValue> = BTreeMap::new();
         let mut version = 0u64;
+        // An iOS Call Directory kept up to date incrementally, as the extension would.
+        let mut directory: BTreeMap<u64, fraudshield_core::verdict::Verdict> = BTreeMap::new();
+        let mut directory_version = 0u64;
         for op in ops {
             match op {
                 Op::Batch(changes) => {
@@ -130,6 +133,38 @@ proptest! {
                 prop_assert_eq!(v.risk, value.map(|e| e.risk));
                 prop_assert_eq!(v.category, value.map(|e| e.category));
             }
+            // Call Directory: the full listing is the model's exact entries in numeric order...
+            let listed: Vec<(u64, fraudshield_core::verdict::Verdict)> =
+                store.phone_numbers_ascending().collect();
+            let mut want: Vec<u64> = model
+                .iter()
+                .filter(|(_, v)| !v.prefix)
+                .map(|(k, _)| k[2..].iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+                .collect();
+            want.sort_unstable();
+            let got: Vec<u64> = listed.iter().map(|(n, _)| *n).collect();
+            prop_assert_eq!(&got, &want);
+            // ...and incremental loads end where a full reload does.
+            match store.changes_since(directory_version).unwrap() {
+                CallDirectoryChanges::Reload => {
+                    directory = listed.iter().copied().collect();
+                }
+                CallDirectoryChanges::Incremental(updates) => {
+                    for (n, v) in updates {
+                        match v {
+                            Some(v) => directory.insert(n, v),
+                            None => directory.remove(&n),
+                        };
+                    }
+                }
+            }
+            directory_version = store.list_version();
+            let full: BTreeMap<u64, _> = listed.into_iter().collect();
+            // Verdicts carry the list version: compare what the directory shows.
+            let shown = |m: &BTreeMap<u64, fraudshield_core::verdict::Verdict>| {
+                m.iter().map(|(n, v)| (*n, v.action, v.category, v.risk)).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(shown(&directory), shown(&full));
         }
         store.verify().unwrap();
     }

@@ -82,7 +82,7 @@ impl VerdictJson {
 
 /// One line for people: `block  exact  police_impersonation, high risk, 5+ reports (list 3)`.
 pub fn describe(v: &Verdict) -> String {
-    let mut s = format!("{:<5}  {}", v.action, v.source);
+    let mut s = format!("{:<5}  {}", v.action.as_str(), v.source);
     if let (Some(c), Some(r)) = (v.category, v.risk) {
         s.push_str(&format!("  {c}, {r} risk"));
     }

@@ -93,8 +93,8 @@ pub fn run(out: &Output, json: bool, dir: Option<PathBuf>, _args: Args) -> Resul
         println!("== normalize: what the phone reports -> one canonical form");
         for (kind, raw) in RAW_NUMBERS {
             match identifier::normalize(*kind, raw) {
-                Ok(id) => println!("  {kind:<7} {raw:<28} -> {}", id.canonical()),
-                Err(e) => println!("  {kind:<7} {raw:<28} -> rejected: {e}"),
+                Ok(id) => println!("  {:<7} {raw:<28} -> {}", kind.as_str(), id.canonical()),
+                Err(e) => println!("  {:<7} {raw:<28} -> rejected: {e}", kind.as_str()),
             }
         }
         println!("\n== scan: identifiers inside a fraud message");
@@ -102,7 +102,7 @@ pub fn run(out: &Output, json: bool, dir: Option<PathBuf>, _args: Args) -> Resul
         for f in scan::scan_text(MESSAGE) {
             println!(
                 "  found {:<7} {}",
-                f.identifier.kind(),
+                f.identifier.kind().as_str(),
                 f.identifier.canonical()
             );
         }
@@ -167,7 +167,7 @@ fn tour(out: &Output, json: bool, dir: &std::path::Path) -> Result<(), Failure> 
         for (f, v) in &found {
             println!(
                 "  {:<7} {:<22} {}",
-                f.identifier.kind(),
+                f.identifier.kind().as_str(),
                 f.identifier.canonical(),
                 describe(v)
             );

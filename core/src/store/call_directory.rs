@@ -213,14 +213,24 @@ impl Iterator for PhoneNumbers {
     }
 }
 
-/// What changed for the iOS Call Directory since a list version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What changed for the iOS Call Directory since a list version. `Debug` shows only the count
+/// (phone numbers are personal data).
+#[derive(Clone, PartialEq, Eq)]
 pub enum CallDirectoryChanges {
     /// Numbers to update, ascending: `Some(verdict)` to add or replace, `None` to remove.
     Incremental(Vec<(u64, Option<Verdict>)>),
     /// The change log does not reach back that far: reload everything from
     /// [`Store::phone_numbers_ascending`](super::Store::phone_numbers_ascending).
     Reload,
+}
+
+impl std::fmt::Debug for CallDirectoryChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallDirectoryChanges::Incremental(u) => write!(f, "Incremental({} updates)", u.len()),
+            CallDirectoryChanges::Reload => f.write_str("Reload"),
+        }
+    }
 }
 
 pub(crate) fn changes_since(

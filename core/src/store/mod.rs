@@ -34,7 +34,7 @@
 //! ## Precedence and policy
 //!
 //! protected numbers > user allow list > user block list > exact entry > prefix rule > nothing;
-//! the [`Policy`](crate::verdict::Policy) maps the result and the call direction to an action. The
+//! the [`Policy`] maps the result and the call direction to an action. The
 //! built-in protected numbers are [`BUILTIN_PROTECTED`]; an update can never block them.
 //!
 //! ```
@@ -91,6 +91,10 @@ pub const DATABASE_FILE: &str = "state.sqlite";
 
 /// How many list versions back the change log reaches (older loads need a full reload).
 pub const CHANGE_LOG_VERSIONS: u64 = 64;
+
+/// A batch changing more keys than this is not logged: Call Directory loads from before it
+/// reload fully (a bulk import would otherwise double the database).
+pub const CHANGE_LOG_MAX_BATCH: usize = 50_000;
 
 /// Why a store operation failed. Messages never contain an identifier.
 #[derive(Debug, thiserror::Error)]
@@ -220,8 +224,9 @@ fn digest_hex<S: serde::Serializer>(d: &StateDigest, s: S) -> Result<S::Ok, S::E
 }
 
 /// A batch of changes checked and applied to an in-memory copy of the state, ready for
-/// [`Store::commit`]. Holds no lock and did no I/O.
-#[derive(Debug, Clone)]
+/// [`Store::commit`] on the same store. Holds no lock and did no I/O. Its `Debug` output shows
+/// counts and the digest, never keys.
+#[derive(Clone)]
 pub struct Staged {
     generation: u64,
     overlay: Overlay,
@@ -231,6 +236,16 @@ pub struct Staged {
     log: Vec<(Vec<u8>, Option<u64>)>,
     lthash: LtHash,
     entries: u64,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("changed", &self.log.len())
+            .field("entries", &self.entries)
+            .field("digest", &self.lthash.digest())
+            .finish()
+    }
 }
 
 impl Staged {
@@ -604,15 +619,19 @@ impl Store {
             let tx = w.conn.transaction()?;
             write_overlay_rows(&tx, &staged.rows)?;
             let version = to_i64(list_version)?;
-            {
+            let new_floor = if staged.log.len() > CHANGE_LOG_MAX_BATCH {
+                // A bulk change: the Call Directory reloads fully; logging it would only bloat
+                // the database.
+                list_version
+            } else {
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO change_log (list_version, key, value) VALUES (?1, ?2, ?3)",
                 )?;
                 for (k, v) in &staged.log {
                     ins.execute(params![version, k, v.map(|v| v as i64)])?;
                 }
-            }
-            let new_floor = log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS));
+                log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS))
+            };
             tx.execute(
                 "DELETE FROM change_log WHERE list_version <= ?1",
                 params![to_i64(new_floor)?],
@@ -677,23 +696,31 @@ impl Store {
         let entries = entries.into_iter().map(|(k, v)| (k.into_bytes(), v.pack()));
         let (base, lthash) = self.write_base(&mut w, entries, expected)?;
         let entries = base.len();
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute("DELETE FROM change_log", [])?;
-        let file_name = file_name_of(&base)?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
-             log_floor = ?3 WHERE id = 1",
-            params![
-                file_name,
-                next_base_id,
-                to_i64(list_version)?,
-                base.header().digest.0.to_vec()
-            ],
-        )?;
-        write_meta(&tx, meta)?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute("DELETE FROM change_log", [])?;
+            let file_name = file_name_of(&base)?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
+                 log_floor = ?3 WHERE id = 1",
+                params![
+                    file_name,
+                    next_base_id,
+                    to_i64(list_version)?,
+                    base.header().digest.0.to_vec()
+                ],
+            )?;
+            write_meta(&tx, meta)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            // Not live: the new file must not linger (the next open would remove it anyway).
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         w.log_floor = list_version;
         let cur = self.load_full_view();
         let old_path = cur.base.path().to_path_buf();
@@ -804,14 +831,21 @@ impl Store {
                     ),
                     e => e,
                 })?;
-        let next_base_id = to_i64(w.next_base_id)?;
-        let tx = w.conn.transaction()?;
-        tx.execute("DELETE FROM overlay", [])?;
-        tx.execute(
-            "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
-            params![file_name_of(&base)?, next_base_id],
-        )?;
-        tx.commit()?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let next_base_id = to_i64(w.next_base_id)?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM overlay", [])?;
+            tx.execute(
+                "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
+                params![file_name_of(&base)?, next_base_id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_file(base.path());
+            return Err(e);
+        }
         let old_path = cur.base.path().to_path_buf();
         let view = View {
             base: Arc::new(base),
@@ -827,7 +861,9 @@ impl Store {
     }
 
     /// Runs [`Store::compact`] on a new thread (never the caller's). At most one background
-    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once.
+    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once. The
+    /// thread holds a handle to the store: the directory stays locked until it finishes, even if
+    /// every other handle is dropped.
     pub fn compact_in_background(&self) -> std::thread::JoinHandle<Result<(), StoreError>> {
         let store = self.clone();
         std::thread::spawn(move || {
@@ -843,7 +879,8 @@ impl Store {
     /// Full integrity check against local damage or tampering: every byte of the base file
     /// (checksums), every entry (the digest recomputed from scratch over base + overlay), the
     /// overlay rows in SQLite against memory, the recorded digest, and SQLite's own
-    /// `quick_check`. Costs a full read: run it in the background.
+    /// `quick_check`. Costs a full read: run it in the background. Holds the write lock
+    /// meanwhile (writers wait; readers do not).
     pub fn verify(&self) -> Result<(), StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();
@@ -1027,9 +1064,10 @@ impl Store {
 
     /// What changed for the Call Directory since `list_version` (the version its last load
     /// came from): an incremental list of updates, or [`CallDirectoryChanges::Reload`] when the
-    /// change log no longer reaches back that far (after a full snapshot, or more than
-    /// [`CHANGE_LOG_VERSIONS`] versions). User-list edits are not in the log: after one, the
-    /// app reloads its Call Directory fully.
+    /// change log no longer reaches back that far (after a full snapshot, a batch of more than
+    /// [`CHANGE_LOG_MAX_BATCH`] changes, or more than [`CHANGE_LOG_VERSIONS`] versions).
+    /// User-list edits are not in the log: after one, the app reloads its Call Directory fully.
+    /// Waits for a running write (it reads the log and the state together).
     pub fn changes_since(&self, list_version: u64) -> Result<CallDirectoryChanges, StoreError> {
         let w = self.writer()?;
         let view = self.load_full_view();

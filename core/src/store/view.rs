@@ -114,7 +114,12 @@ impl View {
                 v,
             );
         }
-        match self.user.get(key) {
+        let user = if self.user.is_empty() {
+            None
+        } else {
+            self.user.get(key)
+        };
+        match user {
             Some(UserList::Allow) => {
                 return Verdict::without_entry(
                     self.policy.action(Source::UserAllow, None, direction),
