@@ -34,7 +34,7 @@ fn bad_signature_payload_and_signature_bytes() {
     w.sync(&store).unwrap();
     w.publish_random(20);
     let good = w.manifest_bytes();
-    // A flipped byte inside the signed payload (the release's created-at field), then inside
+    // A flipped byte inside the signed payload (the expires-at field), then inside
     // the signature.
     let bundle = fraudshield_core::release::signed::Bundle::decode(&good).unwrap();
     let mut payload_flip = bundle.clone();
@@ -470,6 +470,8 @@ fn local_tampering_with_the_stored_files() {
     let mut w = World::new(2000);
     let store = w.open_store();
     w.sync(&store).unwrap();
+    // Fold the overlay into the base file, so the entries live in the file tampered with.
+    store.compact().unwrap();
     drop(store);
     // Flip bytes in the middle of the base FST file.
     let base = std::fs::read_dir(w.store_dir())

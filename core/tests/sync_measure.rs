@@ -187,7 +187,8 @@ fn measure_catch_up_requests_and_bytes() {
     let mut total = (0u64, 0u64);
     for k in 1..=100u64 {
         let at = top - k;
-        // The client's rule: the smallest applicable delta, or snapshot + delta, fewer bytes wins.
+        // The client's rule: the smallest applicable delta unless it reaches half the bytes of
+        // snapshot + delta.
         let delta = m.delta_for(at).map(|d| (1u32, d.size));
         let snap = m.snapshot().map(|s| {
             let extra = if s.from_release < top {
@@ -198,7 +199,7 @@ fn measure_catch_up_requests_and_bytes() {
             (if s.from_release < top { 2u32 } else { 1 }, s.size + extra)
         });
         let (artifacts, bytes) = match (delta, snap) {
-            (Some(d), Some(s)) if s.1 < d.1 => s,
+            (Some(d), Some(s)) if s.1 < d.1 * 2 => s,
             (Some(d), _) => d,
             (None, Some(s)) => s,
             (None, None) => panic!("no plan"),
@@ -224,5 +225,59 @@ fn measure_catch_up_requests_and_bytes() {
         total.0,
         total.1,
         total.0 as f64 / total.1 as f64
+    );
+}
+
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn measure_end_to_end_sync_of_two_million_entries() {
+    use fraudshield_core::release::keys::{KeySet, SigningKey};
+    use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+    use fraudshield_core::store::{Store, StoreOptions};
+    use fraudshield_core::sync::{SyncConfig, http::HttpTransport, sync};
+    let n = 2_000_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let pub_dir = tmp.path().join("pub");
+    let mut p = Publisher::create(&pub_dir, "cn", PublishConfig::default()).unwrap();
+    let mut rng = Rng::new(11);
+    let t = Instant::now();
+    p.publish(&initial_changes(&mut rng, n), &[&key], sync_support::NOW)
+        .unwrap();
+    println!("publish release 1 ({n} entries): {:?}", t.elapsed());
+    let server = sync_support::Server::start(&pub_dir);
+    let config = SyncConfig::new(&server.url(), KeySet::new(vec![key.public()], 1).unwrap());
+    let transport = HttpTransport::new().unwrap();
+    let store = Store::open(&tmp.path().join("phone"), StoreOptions::default()).unwrap();
+    let t = Instant::now();
+    let r = sync(&store, &transport, &config, sync_support::NOW).unwrap();
+    println!(
+        "first sync: {:?} via {:?}, {} requests, {} bytes",
+        t.elapsed(),
+        r.path,
+        r.requests,
+        r.bytes_downloaded
+    );
+    let changes = delta_changes(&mut rng, p.entries(), n / 100);
+    let t = Instant::now();
+    p.publish(&changes, &[&key], sync_support::NOW).unwrap();
+    println!("publish a 1% release: {:?}", t.elapsed());
+    let t = Instant::now();
+    let r = sync(&store, &transport, &config, sync_support::NOW).unwrap();
+    println!(
+        "delta sync: {:?} via {:?}, {} requests, {} bytes ({:.2} B/change)",
+        t.elapsed(),
+        r.path,
+        r.requests,
+        r.bytes_downloaded,
+        r.bytes_downloaded as f64 / changes.len() as f64
+    );
+    let t = Instant::now();
+    let r = sync(&store, &transport, &config, sync_support::NOW).unwrap();
+    println!(
+        "poll with nothing new: {:?}, {} requests, {} bytes",
+        t.elapsed(),
+        r.requests,
+        r.bytes_downloaded
     );
 }

@@ -36,6 +36,10 @@ fn net(changes: &[Change]) -> Vec<Change> {
     m.into_values().collect()
 }
 
+/// One signing key for every case of the property tests.
+static KEY: std::sync::LazyLock<fraudshield_core::release::keys::SigningKey> =
+    std::sync::LazyLock::new(|| fraudshield_core::release::keys::SigningKey::generate().unwrap());
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
@@ -63,11 +67,61 @@ proptest! {
     }
 
     #[test]
+    fn manifest_and_bundle_round_trip(
+        release in 1u64..u64::MAX,
+        created in any::<i32>(),
+        validity in 0i64..10_000_000,
+        digest in any::<[u8; 32]>(),
+        deltas in proptest::collection::btree_set(any::<u64>(), 0..10),
+        sizes in any::<u64>(),
+    ) {
+        use fraudshield_core::release::manifest::{ArtifactKind, ArtifactRef};
+        use fraudshield_core::release::signed::PayloadType;
+        let mut artifacts: Vec<ArtifactRef> = deltas
+            .iter()
+            .map(|b| b % release)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|from| ArtifactRef {
+                kind: ArtifactKind::Delta,
+                from_release: from,
+                size: sizes ^ from,
+                sha256: [from as u8; 32],
+                path: format!("artifacts/d{from}.fsw"),
+            })
+            .collect();
+        artifacts.push(ArtifactRef {
+            kind: ArtifactKind::Snapshot,
+            from_release: release,
+            size: sizes,
+            sha256: digest,
+            path: "artifacts/s.fsw".into(),
+        });
+        let m = Manifest {
+            list_id: "cn-police".into(),
+            release,
+            created_at: i64::from(created),
+            expires_at: i64::from(created) + validity,
+            state_digest: digest,
+            entry_count: sizes,
+            artifacts,
+        };
+        prop_assert_eq!(Manifest::decode(&m.encode()).unwrap(), m.clone());
+        let b = Bundle { rotations: vec![], manifest: Envelope::sign(PayloadType::Manifest, m.encode(), &[&*KEY]) };
+        prop_assert_eq!(Bundle::decode(&b.encode()).unwrap(), b);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = wire::decode(&bytes, None, &Limits::default());
         let _ = Manifest::decode(&bytes);
         let _ = Envelope::decode(&bytes);
         let _ = Bundle::decode(&bytes);
+        let _ = fraudshield_core::release::signed::RotationStatement::decode(&bytes);
+        let _ = fraudshield_core::release::signed::TrustState::decode(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = fraudshield_core::release::keys::KeySet::from_trust_file(&text);
+        let _ = fraudshield_core::release::keys::SigningKey::from_file_text(&text);
     }
 
     #[test]

@@ -32,6 +32,23 @@
 //! whichever is smaller. The decoder never inflates past the declared body length nor past the
 //! caller's [`Limits`], so a decompression bomb stops at the cap.
 //!
+//! ## Measured (synthetic Chinese list: 70% mobiles, 10% landlines, 12% bank cards, 6% QQ,
+//! 2% Alipay ids; `core/tests/sync_measure.rs`, release build)
+//!
+//! | | 200k entries | 2M entries |
+//! |---|---|---|
+//! | information bound, keys + values (log2 C(U, n) per class + value entropy) | 3.12 B/entry | 2.70 B/entry |
+//! | snapshot, plain | 4.36 B/entry | 3.78 B/entry |
+//! | snapshot, zlib | **3.60 B/entry** (720 KB) | **3.10 B/entry** (6.2 MB) |
+//! | FST of the same list (what the phone builds) | 9.43 B/entry (6.88 zlib'd) | 8.31 (6.21 zlib'd) |
+//! | building that FST from sorted data | 130 ms | 1.28 s |
+//! | 1% delta: bound / plain / zlib, per changed entry | 3.88 / 5.24 / **4.74 B** | 3.48 / 4.68 / **4.02 B** |
+//!
+//! Decisions: the snapshot ships as this sorted encoding, not as FST bytes — half the bytes for
+//! an FST build the phone does once per snapshot in about a second for 2M entries. zlib saves
+//! 17–18% on snapshots and 10–14% on deltas for +17% decode time (45 → 53 ms for 200k), with a
+//! small pure-Rust decoder that takes an output cap; zstd and lz4 decoders were not measured.
+//!
 //! ## Decoding
 //! [`decode`] checks, in order: magic, versions, header against the expectation, the declared
 //! sizes against the limits, inflation within the cap, every group's order and every key's

@@ -18,7 +18,9 @@
 //!    than [`SyncConfig::clock_skew_secs`] in the device's future is refused, one expired more
 //!    than that long ago is not applied and reported as [`SyncError::Stale`].
 //! 5. Plans: the smallest delta whose base is ≤ the held release (one artifact for anyone up
-//!    to 64 releases behind), or the snapshot plus one delta, whichever downloads fewer bytes.
+//!    to 64 releases behind), or the snapshot plus one delta. The delta is used when it is
+//!    under half the snapshot plan's bytes and the store is not empty: a large batch applies
+//!    far faster as a new base file than through the overlay.
 //! 6. Downloads each artifact capped at the exact size the manifest states, checks size and
 //!    SHA-256 **before parsing**, decodes under [`crate::release::wire::Limits`] (decompression
 //!    capped), checks the artifact header names the same list and releases.
@@ -39,6 +41,11 @@
 //! tolerance, default 10 minutes); lookups keep working on the last good data. A server that
 //! keeps serving an expired manifest (a freeze attack) cannot make the app believe it is fresh.
 //!
+//! ## Measured (2M entries, loopback, release build, `core/tests/sync_measure.rs`)
+//! First sync into an empty store: 4.4 s, 2 requests, 6.19 MB. A 1% release (20k changes):
+//! 0.16 s, 2 requests, 81.0 KB = 4.05 B per changed entry (manifest included). A poll with
+//! nothing new: under 1 ms, 1 request, 0 body bytes (304).
+//!
 //! ## Polling
 //! [`next_poll_delay`] returns a jittered interval that never ends before a persisted backoff.
 //! An unchanged list costs one conditional request answered by a 304 with no body.
@@ -50,6 +57,50 @@
 //! ## Protected numbers
 //! The store answers `Protected` for the emergency and police lines whatever the list says, so
 //! a validly signed update can never block them (tested end to end).
+//!
+//! ## Example: the host app supplies the transport
+//! A phone app implements [`transport::Transport`] over its own HTTP stack; here a map of
+//! files stands in for it.
+//! ```
+//! use fraudshield_core::release::{keys::{KeySet, SigningKey}, publisher::{Publisher, PublishConfig}};
+//! use fraudshield_core::store::{Store, StoreOptions};
+//! use fraudshield_core::sync::{self, transport::{Request, Response, Transport, TransportError}};
+//! use std::collections::HashMap;
+//!
+//! struct Files(HashMap<String, Vec<u8>>);
+//! impl Transport for Files {
+//!     fn fetch(&self, req: &Request<'_>) -> Result<Response, TransportError> {
+//!         let path = req.url.trim_start_matches("https://lists.example.org/");
+//!         match self.0.get(path) {
+//!             Some(body) if body.len() as u64 > req.max_bytes => Err(TransportError::TooLarge),
+//!             Some(body) => Ok(Response { status: 200, body: body.clone(), ..Default::default() }),
+//!             None => Ok(Response { status: 404, ..Default::default() }),
+//!         }
+//!     }
+//! }
+//!
+//! // The publisher's side: a key and a first release.
+//! let site = tempfile::tempdir().unwrap();
+//! let key = SigningKey::generate().unwrap();
+//! let mut publisher = Publisher::create(site.path(), "cn-police", PublishConfig::default()).unwrap();
+//! publisher.publish(&[], &[&key], 1_767_225_600).unwrap();
+//! let mut files = HashMap::new();
+//! for path in ["v1/manifest"].into_iter().map(String::from).chain(
+//!     std::fs::read_dir(site.path().join("artifacts")).unwrap()
+//!         .map(|e| format!("artifacts/{}", e.unwrap().file_name().to_string_lossy())))
+//! {
+//!     files.insert(path.clone(), std::fs::read(site.path().join(&path)).unwrap());
+//! }
+//!
+//! // The phone's side: pinned keys, a store, one sync.
+//! let phone = tempfile::tempdir().unwrap();
+//! let store = Store::open(phone.path(), StoreOptions::default()).unwrap();
+//! let trust = KeySet::from_trust_file(&KeySet::new(vec![key.public()], 1).unwrap().to_trust_file()).unwrap();
+//! let config = sync::SyncConfig::new("https://lists.example.org/", trust);
+//! let report = sync::sync(&store, &Files(files), &config, 1_767_225_700).unwrap();
+//! assert_eq!(report.release, 1);
+//! assert!(matches!(sync::freshness(&store, 1_767_225_700, 600).unwrap(), sync::Freshness::Fresh { .. }));
+//! ```
 //!
 //! [`Store::stage`]: crate::store::Store::stage
 
