@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p fraudshield-benches --bench lookup` (sizes: see `bench_support::sizes`).
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fraudshield_benches::alternatives::{
     FilteredFst, FstList, HashList, Lookup, SortedList, SqliteList, SqliteSetup,
@@ -61,13 +63,5 @@ fn lookups(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    let s = bench_support::criterion();
-    Criterion::default()
-        .sample_size(s.sample_size)
-        .warm_up_time(s.warm_up)
-        .measurement_time(s.measurement)
-}
-
-criterion_group! { name = benches; config = config(); targets = lookups }
+criterion_group! { name = benches; config = common::config(); targets = lookups }
 criterion_main!(benches);

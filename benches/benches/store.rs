@@ -5,6 +5,8 @@
 //! Lookup latency *while* a delta applies or compaction runs needs a measuring thread and
 //! percentiles, which criterion does not model: the `report` binary measures it.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fraudshield_benches::bench_support::{self, Cycle};
 use fraudshield_benches::synth::{self, Blocklist, DEFAULT_SEED};
@@ -151,13 +153,5 @@ fn store_benches(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    let s = bench_support::criterion();
-    Criterion::default()
-        .sample_size(s.sample_size)
-        .warm_up_time(s.warm_up)
-        .measurement_time(s.measurement)
-}
-
-criterion_group! { name = benches; config = config(); targets = store_benches }
+criterion_group! { name = benches; config = common::config(); targets = store_benches }
 criterion_main!(benches);

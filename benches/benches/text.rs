@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p fraudshield-benches --bench text`.
 
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fraudshield_benches::bench_support::{self, Cycle};
 use fraudshield_benches::synth::{self, Blocklist, DEFAULT_SEED};
@@ -36,13 +38,5 @@ fn text(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    let s = bench_support::criterion();
-    Criterion::default()
-        .sample_size(s.sample_size)
-        .warm_up_time(s.warm_up)
-        .measurement_time(s.measurement)
-}
-
-criterion_group! { name = benches; config = config(); targets = text }
+criterion_group! { name = benches; config = common::config(); targets = text }
 criterion_main!(benches);

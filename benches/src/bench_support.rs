@@ -4,8 +4,6 @@
 //! test mode, each benchmark once, so they keep compiling and working) does not. The targets
 //! use [`sizes`] to pick real list sizes only when benchmarking, so the test run stays fast.
 
-use std::time::Duration;
-
 /// Whether this process was started by `cargo bench` (rather than `cargo test`).
 pub fn benchmarking() -> bool {
     std::env::args().any(|a| a == "--bench")
@@ -28,31 +26,6 @@ pub fn sizes() -> Vec<usize> {
         vec![200_000, 2_000_000]
     } else {
         vec![2_000]
-    }
-}
-
-/// Criterion settings that keep a full `cargo bench` run within minutes on a small machine.
-pub fn criterion() -> criterion_config::Config {
-    criterion_config::Config {
-        sample_size: 20,
-        warm_up: Duration::from_millis(300),
-        measurement: Duration::from_secs(2),
-    }
-}
-
-/// Plain settings, so this crate's library does not depend on criterion.
-pub mod criterion_config {
-    use std::time::Duration;
-
-    /// Sample count, warm-up and measurement time for each benchmark.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Config {
-        /// Samples per benchmark.
-        pub sample_size: usize,
-        /// Warm-up time.
-        pub warm_up: Duration,
-        /// Measurement time.
-        pub measurement: Duration,
     }
 }
 
