@@ -104,6 +104,17 @@ impl<'a> Reader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Reader<'a> {
         Reader { data, pos: 0 }
     }
+    /// A reader of `data` that starts at `pos` (clamped to the end).
+    pub(crate) fn at(data: &'a [u8], pos: usize) -> Reader<'a> {
+        Reader {
+            data,
+            pos: pos.min(data.len()),
+        }
+    }
+    /// How many bytes were read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
     pub(crate) fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }

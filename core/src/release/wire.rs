@@ -58,6 +58,9 @@
 use super::bytes::{FormatError, Reader, Writer};
 use crate::entry::{Change, EntryValue, VALUE_FORMAT_VERSION};
 use crate::key::{self, Key};
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 const MAGIC: &[u8] = b"FSWA";
 /// The artifact format version this build writes and reads.
@@ -197,12 +200,132 @@ fn encode_body(entries: &[(&Key, u64)]) -> Vec<u8> {
     w.into_bytes()
 }
 
-fn decode_body(body: &[u8], count: u64, delta: bool) -> Result<Vec<(Key, u64)>, FormatError> {
+fn invalid(field: &'static str, reason: &'static str) -> FormatError {
+    FormatError::Invalid { field, reason }
+}
+
+/// Decodes the keys of one group, one at a time, into a reused buffer (tag byte + canonical).
+#[derive(Debug, Clone)]
+struct KeyCursor {
+    tag: u8,
+    class: u8,
+    digits: usize,
+    max: u128,
+    prev_num: Option<u128>,
+    prev_raw: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl KeyCursor {
+    fn new(tag: u8, class: u8, len: u8) -> Result<KeyCursor, FormatError> {
+        let digits = usize::from(len).saturating_sub(usize::from(class));
+        let max = match class {
+            0 | 1 => {
+                if len == 0 || digits == 0 || digits > MAX_DIGITS {
+                    return Err(invalid("group length", "out of range"));
+                }
+                10u128.pow(digits as u32)
+            }
+            2 => {
+                if len != 0 {
+                    return Err(invalid("group length", "must be 0 for raw keys"));
+                }
+                0
+            }
+            _ => return Err(invalid("group class", "unknown")),
+        };
+        Ok(KeyCursor {
+            tag,
+            class,
+            digits,
+            max,
+            prev_num: None,
+            prev_raw: Vec::new(),
+            buf: Vec::with_capacity(usize::from(len) + 2),
+        })
+    }
+
+    /// Reads the next key of the group from `r`, checks it (range, order, validity) and
+    /// returns its bytes. Allocates nothing once the buffers have grown.
+    fn next_key(&mut self, r: &mut Reader<'_>) -> Result<&[u8], FormatError> {
+        self.buf.clear();
+        self.buf.push(self.tag);
+        if self.class < 2 {
+            let v = r.varint("key")?;
+            let num = match self.prev_num {
+                None => Some(v),
+                Some(p) => p.checked_add(v).and_then(|x| x.checked_add(1)),
+            }
+            .filter(|x| *x < self.max)
+            .ok_or(invalid("key", "number outside its group"))?;
+            self.prev_num = Some(num);
+            if self.class == 1 {
+                self.buf.push(b'+');
+            }
+            // Zero-padded decimal, most significant digit first.
+            let start = self.buf.len();
+            self.buf.resize(start + self.digits, b'0');
+            let mut n = num;
+            for slot in self.buf[start..].iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        } else {
+            let shared = r.varint_u64("shared prefix")? as usize;
+            let suffix_len = r.varint_u64("suffix length")? as usize;
+            if shared > self.prev_raw.len() || suffix_len == 0 {
+                return Err(invalid("key", "bad front coding"));
+            }
+            let suffix = r.take(suffix_len, "key suffix")?;
+            self.buf.extend_from_slice(&self.prev_raw[..shared]);
+            self.buf.extend_from_slice(suffix);
+            let c = &self.buf[1..];
+            if c.len() > key::MAX_CANONICAL_LEN
+                || classify(c).0 != 2
+                || c <= self.prev_raw.as_slice()
+            {
+                return Err(invalid("key", "raw key out of order or numeric"));
+            }
+            self.prev_raw.clear();
+            self.prev_raw.extend_from_slice(c);
+        }
+        key::validate(&self.buf).map_err(|_| invalid("key", "not a valid key"))?;
+        Ok(&self.buf)
+    }
+}
+
+fn check_value(v: u64, delta: bool) -> Result<(), FormatError> {
+    if v == 0 {
+        if !delta {
+            return Err(invalid("value", "remove marker in a snapshot"));
+        }
+    } else {
+        EntryValue::unpack(v).map_err(|_| invalid("value", "not a valid entry value"))?;
+    }
+    Ok(())
+}
+
+/// Where one group's keys and values start in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GroupSpan {
+    tag: u8,
+    class: u8,
+    len: u8,
+    count: u64,
+    keys_at: usize,
+    values_at: usize,
+}
+
+/// First pass over a body: checks everything [`decode`] promises (group order, sizes, every
+/// key's range, order and validity, every value, the entry count, no trailing bytes) without
+/// keeping any key, and records where each group's keys and values start. Groups are bounded
+/// by the distinct valid (tag, class, length) triples, a few hundred at most.
+fn scan_body(body: &[u8], count: u64, delta: bool) -> Result<Vec<GroupSpan>, FormatError> {
     let mut r = Reader::new(body);
     let ngroups = r.varint_u64("group count")?;
-    let mut keys: Vec<Key> = Vec::with_capacity((count as usize).min(body.len()));
+    let mut spans: Vec<GroupSpan> = Vec::new();
+    let mut total = 0u64;
     let mut last_group: Option<(u8, u8, u8)> = None;
-    let invalid = |field, reason| FormatError::Invalid { field, reason };
     for _ in 0..ngroups {
         let tag = r.u8("group tag")?;
         let class = r.u8("group class")?;
@@ -213,87 +336,186 @@ fn decode_body(body: &[u8], count: u64, delta: bool) -> Result<Vec<(Key, u64)>, 
         }
         last_group = Some(g);
         let n = r.varint_u64("group size")?;
-        if n == 0 || n > count.saturating_sub(keys.len() as u64) || n > r.remaining() as u64 {
+        if n == 0 || n > count.saturating_sub(total) || n > r.remaining() as u64 {
             return Err(invalid("group size", "empty or above the entry count"));
         }
-        match class {
-            0 | 1 => {
-                let digits = usize::from(len) - usize::from(class);
-                if len == 0 || digits == 0 || digits > MAX_DIGITS {
-                    return Err(invalid("group length", "out of range"));
-                }
-                let max = 10u128.pow(digits as u32);
-                let mut prev: Option<u128> = None;
-                let mut buf = Vec::with_capacity(usize::from(len) + 1);
-                for _ in 0..n {
-                    let v = r.varint("key")?;
-                    let num = match prev {
-                        None => Some(v),
-                        Some(p) => p.checked_add(v).and_then(|x| x.checked_add(1)),
-                    }
-                    .filter(|x| *x < max)
-                    .ok_or(invalid("key", "number outside its group"))?;
-                    prev = Some(num);
-                    buf.clear();
-                    buf.push(tag);
-                    if class == 1 {
-                        buf.push(b'+');
-                    }
-                    let s = format!("{num:0digits$}");
-                    buf.extend_from_slice(s.as_bytes());
-                    keys.push(
-                        Key::from_bytes(&buf).map_err(|_| invalid("key", "not a valid key"))?,
-                    );
-                }
-            }
-            2 => {
-                if len != 0 {
-                    return Err(invalid("group length", "must be 0 for raw keys"));
-                }
-                let mut prev: Vec<u8> = Vec::new();
-                for _ in 0..n {
-                    let shared = r.varint_u64("shared prefix")? as usize;
-                    let suffix_len = r.varint_u64("suffix length")? as usize;
-                    if shared > prev.len() || suffix_len == 0 {
-                        return Err(invalid("key", "bad front coding"));
-                    }
-                    let suffix = r.take(suffix_len, "key suffix")?;
-                    let mut c = prev[..shared].to_vec();
-                    c.extend_from_slice(suffix);
-                    if c.len() > key::MAX_CANONICAL_LEN || classify(&c).0 != 2 || c <= prev {
-                        return Err(invalid("key", "raw key out of order or numeric"));
-                    }
-                    let mut b = Vec::with_capacity(c.len() + 1);
-                    b.push(tag);
-                    b.extend_from_slice(&c);
-                    keys.push(Key::from_bytes(&b).map_err(|_| invalid("key", "not a valid key"))?);
-                    prev = c;
-                }
-            }
-            _ => return Err(invalid("group class", "unknown")),
+        let mut cursor = KeyCursor::new(tag, class, len)?;
+        let keys_at = r.position();
+        for _ in 0..n {
+            cursor.next_key(&mut r)?;
         }
+        total += n;
+        spans.push(GroupSpan {
+            tag,
+            class,
+            len,
+            count: n,
+            keys_at,
+            values_at: 0,
+        });
     }
-    if keys.len() as u64 != count {
+    if total != count {
         return Err(invalid("entry count", "does not match the groups"));
     }
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        let v = r.varint_u64("value")?;
-        if v == 0 {
-            if !delta {
-                return Err(invalid("value", "remove marker in a snapshot"));
-            }
-        } else {
-            EntryValue::unpack(v).map_err(|_| invalid("value", "not a valid entry value"))?;
+    for span in &mut spans {
+        span.values_at = r.position();
+        for _ in 0..span.count {
+            check_value(r.varint_u64("value")?, delta)?;
         }
-        out.push((k, v));
     }
     r.finish()?;
-    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    if out.windows(2).any(|w| w[0].0 == w[1].0) {
-        return Err(invalid("keys", "a key appears twice"));
+    Ok(spans)
+}
+
+/// One group being read during the merge of [`Entries`].
+#[derive(Debug)]
+struct GroupReader<'a> {
+    cursor: KeyCursor,
+    keys: Reader<'a>,
+    values: Reader<'a>,
+    left: u64,
+    delta: bool,
+}
+
+impl GroupReader<'_> {
+    fn advance(&mut self) -> Result<Option<(Key, u64)>, FormatError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let key = Key::from_bytes(self.cursor.next_key(&mut self.keys)?)
+            .map_err(|_| invalid("key", "not a valid key"))?;
+        let value = self.values.varint_u64("value")?;
+        check_value(value, self.delta)?;
+        Ok(Some((key, value)))
     }
-    Ok(out)
+}
+
+/// The entries of a [`Streamed`] artifact, decoded one at a time in key order (values packed,
+/// 0 = remove). Each item is checked again as it is produced; an error ends the iteration.
+///
+/// Groups are stored in (tag, class, length) order, which is not key order (`"110"` sorts
+/// after `"10086"`), so this is a merge of one reader per group: memory is one key per group.
+#[derive(Debug)]
+pub struct Entries<'a> {
+    groups: Vec<GroupReader<'a>>,
+    heap: BinaryHeap<Reverse<(Key, usize, u64)>>,
+    started: bool,
+    done: bool,
+    left: u64,
+}
+
+impl Entries<'_> {
+    fn fill(&mut self, group: usize) -> Result<(), FormatError> {
+        if let Some(g) = self.groups.get_mut(group)
+            && let Some((k, v)) = g.advance()?
+        {
+            self.heap.push(Reverse((k, group, v)));
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<(Key, u64)>, FormatError> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.groups.len() {
+                self.fill(i)?;
+            }
+        }
+        let Some(Reverse((key, group, value))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.fill(group)?;
+        // Every key left is >= the one popped (each group is strictly increasing): equality
+        // with the new minimum is the only way a key could repeat.
+        if self.heap.peek().is_some_and(|Reverse(top)| top.0 == key) {
+            return Err(invalid("keys", "a key appears twice"));
+        }
+        Ok(Some((key, value)))
+    }
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Result<(Key, u64), FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.step() {
+            Ok(Some(e)) => {
+                self.left = self.left.saturating_sub(1);
+                Some(Ok(e))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let left = usize::try_from(self.left).unwrap_or(usize::MAX);
+        (0, Some(left.saturating_add(1)))
+    }
+}
+
+/// A checked artifact whose entries have not been materialized: the (decompressed) body and
+/// where each key group starts. Iterate with [`Streamed::entries`], as often as needed.
+///
+/// Peak memory is the body itself (a few bytes per entry) plus one key per group, instead of
+/// one heap-allocated [`Key`] per entry for [`decode`].
+#[derive(Debug, Clone)]
+pub struct Streamed<'a> {
+    /// The header.
+    pub header: WireHeader,
+    body: Cow<'a, [u8]>,
+    groups: Vec<GroupSpan>,
+}
+
+impl Streamed<'_> {
+    /// How many entries [`Streamed::entries`] yields.
+    pub fn len(&self) -> u64 {
+        self.header.entry_count
+    }
+
+    /// Whether the artifact has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.header.entry_count == 0
+    }
+
+    /// The entries sorted by key; the value is the packed [`EntryValue`] or 0 for remove.
+    pub fn entries(&self) -> Entries<'_> {
+        let delta = self.header.kind == WireKind::Delta;
+        let body: &[u8] = &self.body;
+        let groups = self
+            .groups
+            .iter()
+            .filter_map(|s| {
+                Some(GroupReader {
+                    cursor: KeyCursor::new(s.tag, s.class, s.len).ok()?,
+                    keys: Reader::at(body, s.keys_at),
+                    values: Reader::at(body, s.values_at),
+                    left: s.count,
+                    delta,
+                })
+            })
+            .collect::<Vec<_>>();
+        Entries {
+            heap: BinaryHeap::with_capacity(groups.len()),
+            groups,
+            started: false,
+            done: false,
+            left: self.header.entry_count,
+        }
+    }
 }
 
 fn wrap(header: &WireHeader, body: Vec<u8>, compression: Option<Compression>) -> Vec<u8> {
@@ -449,11 +671,35 @@ impl Decoded {
 
 /// Decodes an artifact, checking its header against `expected` (when given) and every size
 /// against `limits` (see the module docs for the order of checks).
+///
+/// Materializes every entry; [`decode_streamed`] performs the same checks and yields the
+/// entries one at a time instead.
 pub fn decode(
     bytes: &[u8],
     expected: Option<&WireHeader>,
     limits: &Limits,
 ) -> Result<Decoded, WireError> {
+    let streamed = decode_streamed(bytes, expected, limits)?;
+    let count = usize::try_from(streamed.len()).unwrap_or(usize::MAX);
+    let mut entries = Vec::with_capacity(count.min(streamed.body.len()));
+    for e in streamed.entries() {
+        entries.push(e?);
+    }
+    Ok(Decoded {
+        header: streamed.header,
+        entries,
+    })
+}
+
+/// Checks an artifact completely (the same checks, in the same order, with the same errors as
+/// [`decode`]) without materializing its entries: keeps only the decompressed body (or borrows
+/// `bytes` when it is stored uncompressed). Every error is found here, before the first entry is
+/// used; [`Streamed::entries`] checks each entry again as it yields it.
+pub fn decode_streamed<'a>(
+    bytes: &'a [u8],
+    expected: Option<&WireHeader>,
+    limits: &Limits,
+) -> Result<Streamed<'a>, WireError> {
     let (header, compression, body_len, offset) = read_header(bytes)?;
     if let Some(e) = expected {
         if e.kind != header.kind {
@@ -479,21 +725,22 @@ pub fn decode(
         return Err(WireError::TooLarge("entry count"));
     }
     let raw = &bytes[offset..];
-    let inflated;
-    let body: &[u8] = match compression {
-        Compression::None => raw,
-        Compression::Zlib => {
-            inflated =
-                miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, body_len as usize)
-                    .map_err(|_| WireError::Decompression)?;
-            &inflated
-        }
+    let body: Cow<'a, [u8]> = match compression {
+        Compression::None => Cow::Borrowed(raw),
+        Compression::Zlib => Cow::Owned(
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, body_len as usize)
+                .map_err(|_| WireError::Decompression)?,
+        ),
     };
     if body.len() as u64 != body_len {
         return Err(WireError::Decompression);
     }
-    let entries = decode_body(body, header.entry_count, header.kind == WireKind::Delta)?;
-    Ok(Decoded { header, entries })
+    let groups = scan_body(&body, header.entry_count, header.kind == WireKind::Delta)?;
+    Ok(Streamed {
+        header,
+        body,
+        groups,
+    })
 }
 
 #[cfg(test)]

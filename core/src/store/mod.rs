@@ -144,6 +144,17 @@ pub enum StoreError {
     Poisoned,
 }
 
+/// Why [`Store::install_snapshot_from`] did not install. Either way nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallFromError<E> {
+    /// The entry source reported this error; the partial base file was removed.
+    #[error("the snapshot source failed")]
+    Source(E),
+    /// The store failed, as [`Store::install_snapshot`] would.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Options for [`Store::open`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -692,9 +703,54 @@ impl Store {
         expected: Option<StateDigest>,
         meta: &[(&str, &[u8])],
     ) -> Result<(), StoreError> {
+        self.install_entries(entries.into_iter(), list_version, expected, meta, &|| false)
+    }
+
+    /// [`Store::install_snapshot`] from a fallible source, such as entries decoded one at a time
+    /// from a downloaded artifact, so that the whole list never has to sit in memory.
+    ///
+    /// The first `Err` from `entries` stops the build: the temp file is removed before it could
+    /// be renamed, nothing is recorded, the old state keeps serving, and the error comes back as
+    /// [`InstallFromError::Source`]. Any other failure is [`InstallFromError::Store`], exactly as
+    /// from [`Store::install_snapshot`].
+    pub fn install_snapshot_from<E>(
+        &self,
+        entries: impl IntoIterator<Item = Result<(Key, EntryValue), E>>,
+        list_version: u64,
+        expected: Option<StateDigest>,
+        meta: &[(&str, &[u8])],
+    ) -> Result<(), InstallFromError<E>> {
+        let failed: std::cell::RefCell<Option<E>> = std::cell::RefCell::new(None);
+        let source = entries.into_iter().map_while(|r| match r {
+            Ok(e) => Some(e),
+            Err(e) => {
+                if let Ok(mut slot) = failed.try_borrow_mut() {
+                    slot.get_or_insert(e);
+                }
+                None
+            }
+        });
+        let is_failed = || failed.try_borrow().map_or(true, |f| f.is_some());
+        let result = self.install_entries(source, list_version, expected, meta, &is_failed);
+        if let Some(e) = failed.into_inner() {
+            return Err(InstallFromError::Source(e));
+        }
+        result.map_err(InstallFromError::Store)
+    }
+
+    /// The body of [`Store::install_snapshot`]; `source_failed` is asked after the last entry
+    /// was taken and before the new base can become live.
+    fn install_entries(
+        &self,
+        entries: impl Iterator<Item = (Key, EntryValue)>,
+        list_version: u64,
+        expected: Option<StateDigest>,
+        meta: &[(&str, &[u8])],
+        source_failed: &dyn Fn() -> bool,
+    ) -> Result<(), StoreError> {
         let mut w = self.writer()?;
-        let entries = entries.into_iter().map(|(k, v)| (k.into_bytes(), v.pack()));
-        let (base, lthash) = self.write_base(&mut w, entries, expected)?;
+        let entries = entries.map(|(k, v)| (k.into_bytes(), v.pack()));
+        let (base, lthash) = self.write_base(&mut w, entries, expected, source_failed)?;
         let entries = base.len();
         let recorded = (|| -> Result<(), StoreError> {
             let next_base_id = to_i64(w.next_base_id)?;
@@ -747,12 +803,20 @@ impl Store {
         w: &mut Writer,
         entries: impl Iterator<Item = (K, u64)>,
         expected: Option<StateDigest>,
+        source_failed: &dyn Fn() -> bool,
     ) -> Result<(Snapshot, LtHash), StoreError> {
         let dir = &self.inner.dir;
         let name = base_name(w.next_base_id);
         let tmp = dir.join(format!("{name}.tmp"));
         let result = (|| {
             let header = snapshot::write_snapshot(&tmp, entries)?;
+            if source_failed() {
+                // The entries stopped early: the file holds a prefix of the list. The caller
+                // reports the source's own error; this one only keeps the file from going live.
+                return Err(StoreError::Corrupt(
+                    "snapshot source failed before its end".to_string(),
+                ));
+            }
             if let Some(expected) = expected
                 && expected != header.digest
             {
@@ -831,14 +895,14 @@ impl Store {
             return Ok(());
         }
         let merged = call_directory::Merged::new(&cur);
-        let (base, lthash) =
-            self.write_base(&mut w, merged, Some(cur.digest))
-                .map_err(|e| match e {
-                    StoreError::DigestMismatch { .. } => StoreError::Corrupt(
-                        "compacted base does not match the live digest".to_string(),
-                    ),
-                    e => e,
-                })?;
+        let (base, lthash) = self
+            .write_base(&mut w, merged, Some(cur.digest), &|| false)
+            .map_err(|e| match e {
+                StoreError::DigestMismatch { .. } => {
+                    StoreError::Corrupt("compacted base does not match the live digest".to_string())
+                }
+                e => e,
+            })?;
         let recorded = (|| -> Result<(), StoreError> {
             let next_base_id = to_i64(w.next_base_id)?;
             let tx = w.conn.transaction()?;

@@ -9,7 +9,7 @@ use crate::release::keys::{KeySet, sha256};
 use crate::release::manifest::{ArtifactRef, Manifest};
 use crate::release::signed::{Bundle, PayloadType, TrustState, VerifyError};
 use crate::release::wire::{self, Limits, WireError, WireHeader, WireKind};
-use crate::store::{Store, StoreError};
+use crate::store::{InstallFromError, Store, StoreError};
 use std::time::{Duration, Instant};
 
 /// Where and how to sync. Constructing one does no I/O.
@@ -216,6 +216,25 @@ impl Run<'_> {
         Ok(resp.body)
     }
 
+    fn decode_streamed<'b>(
+        &self,
+        bytes: &'b [u8],
+        kind: WireKind,
+        list_id: &str,
+        from_release: u64,
+        release: u64,
+    ) -> Result<wire::Streamed<'b>, SyncError> {
+        let expected = WireHeader {
+            kind,
+            list_id: list_id.to_owned(),
+            from_release,
+            release,
+            entry_count: 0,
+        };
+        wire::decode_streamed(bytes, Some(&expected), &self.config.limits)
+            .map_err(|e| SyncError::InvalidUpdate(rejection(e)))
+    }
+
     fn decode(
         &self,
         bytes: &[u8],
@@ -231,42 +250,72 @@ impl Run<'_> {
             release,
             entry_count: 0,
         };
-        wire::decode(bytes, Some(&expected), &self.config.limits).map_err(|e| {
-            SyncError::InvalidUpdate(match e {
-                WireError::Decompression => Rejection::Decompression,
-                WireError::TooLarge(_) => Rejection::TooLarge,
-                _ => Rejection::ArtifactInvalid,
-            })
-        })
+        wire::decode(bytes, Some(&expected), &self.config.limits)
+            .map_err(|e| SyncError::InvalidUpdate(rejection(e)))
     }
 }
 
-fn merge(snapshot: Vec<(Key, u64)>, delta: Vec<(Key, u64)>) -> Vec<(Key, EntryValue)> {
-    let mut out = Vec::with_capacity(snapshot.len() + delta.len());
-    let mut s = snapshot.into_iter().peekable();
-    let mut d = delta.into_iter().peekable();
-    loop {
-        let take_delta = match (s.peek(), d.peek()) {
-            (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(a), Some(b)) => {
-                if a.0 == b.0 {
-                    s.next();
-                    true
-                } else {
-                    b.0 < a.0
-                }
-            }
-        };
-        let next = if take_delta { d.next() } else { s.next() };
-        if let Some((k, v)) = next
-            && let Ok(v) = EntryValue::unpack(v)
-        {
-            out.push((k, v));
+fn rejection(e: WireError) -> Rejection {
+    match e {
+        WireError::Decompression => Rejection::Decompression,
+        WireError::TooLarge(_) => Rejection::TooLarge,
+        _ => Rejection::ArtifactInvalid,
+    }
+}
+
+/// The snapshot's entries with the top delta applied, in key order, one at a time: a delta
+/// upsert replaces or adds, a delta removal (value 0) drops, everything else passes through.
+/// The snapshot side is streamed; the delta (about 1% of the list) is already in memory.
+struct ApplyDelta<S: Iterator<Item = Result<(Key, u64), E>>, E> {
+    snapshot: std::iter::Peekable<S>,
+    delta: std::iter::Peekable<std::vec::IntoIter<(Key, u64)>>,
+}
+
+impl<S: Iterator<Item = Result<(Key, u64), E>>, E> ApplyDelta<S, E> {
+    fn new(snapshot: S, delta: Vec<(Key, u64)>) -> Self {
+        ApplyDelta {
+            snapshot: snapshot.peekable(),
+            delta: delta.into_iter().peekable(),
         }
     }
-    out
+}
+
+impl<S: Iterator<Item = Result<(Key, u64), E>>, E> Iterator for ApplyDelta<S, E> {
+    type Item = Result<(Key, EntryValue), E>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_delta = match (self.snapshot.peek(), self.delta.peek()) {
+                (None, None) => return None,
+                // An error is passed on at once (the store stops on it).
+                (Some(Err(_)), _) | (Some(Ok(_)), None) => false,
+                (None, Some(_)) => true,
+                (Some(Ok(a)), Some(b)) => {
+                    if a.0 == b.0 {
+                        self.snapshot.next();
+                        true
+                    } else {
+                        b.0 < a.0
+                    }
+                }
+            };
+            let next = if take_delta {
+                self.delta.next().map(Ok)
+            } else {
+                self.snapshot.next()
+            };
+            match next {
+                None => return None,
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok((k, v))) => {
+                    if let Ok(v) = EntryValue::unpack(v) {
+                        return Some(Ok((k, v)));
+                    }
+                    // Value 0: a removal, dropped.
+                }
+            }
+        }
+    }
 }
 
 /// Runs one sync against `transport` at time `now` (Unix seconds). See the [module docs](super).
@@ -480,29 +529,31 @@ pub fn sync(
         return Err(invalid(Rejection::NoUsableArtifact));
     };
     let snap_bytes = run.artifact(s)?;
-    let snap = run.decode(
+    // Checked in full here (every error is found before the first entry is used), but kept as
+    // the artifact's body: entries are decoded one at a time while the base file is built.
+    let snap = run.decode_streamed(
         &snap_bytes,
         WireKind::Snapshot,
         &manifest.list_id,
         s.from_release,
         s.from_release,
     )?;
-    drop(snap_bytes);
-    let entries = if s.from_release < manifest.release {
+    let delta = if s.from_release < manifest.release {
         let d = top.ok_or(invalid(Rejection::NoUsableArtifact))?;
         let bytes = run.artifact(d)?;
-        let delta = run.decode(
+        run.decode(
             &bytes,
             WireKind::Delta,
             &manifest.list_id,
             d.from_release,
             manifest.release,
-        )?;
-        merge(snap.entries, delta.entries)
+        )?
+        .entries
     } else {
-        merge(snap.entries, Vec::new())
+        Vec::new()
     };
-    match store.install_snapshot(
+    let entries = ApplyDelta::new(snap.entries(), delta);
+    match store.install_snapshot_from(
         entries,
         manifest.release,
         Some(expected_digest),
@@ -515,8 +566,11 @@ pub fn sync(
             requests: run.requests,
             bytes_downloaded: run.bytes,
         }),
-        Err(StoreError::DigestMismatch { .. }) => Err(invalid(Rejection::DigestMismatch)),
-        Err(StoreError::Snapshot(_)) => Err(invalid(Rejection::ArtifactInvalid)),
-        Err(e) => Err(storage(e)),
+        Err(InstallFromError::Source(_)) => Err(invalid(Rejection::ArtifactInvalid)),
+        Err(InstallFromError::Store(e)) => Err(match e {
+            StoreError::DigestMismatch { .. } => invalid(Rejection::DigestMismatch),
+            StoreError::Snapshot(_) => invalid(Rejection::ArtifactInvalid),
+            e => storage(e),
+        }),
     }
 }
