@@ -899,3 +899,133 @@ fn a_valid_signed_update_never_blocks_a_protected_number() {
     assert_eq!(v.source, Source::Prefix);
     assert_ne!(v.action, Action::Allow);
 }
+
+/// A snapshot artifact whose only flaw sits at the very end of its body (the last key of the
+/// last group, or the last value) is refused as invalid before anything is built: the phone
+/// keeps serving its release and no temp file is left. The same artifact without the flaw
+/// installs, so the flaw is what was caught.
+#[test]
+fn snapshot_flawed_only_at_the_end_of_its_body() {
+    use fraudshield_core::entry::{Category, EntryValue, ReportBucket, Risk};
+    use fraudshield_core::key::Key;
+    use fraudshield_core::kind::Kind;
+    use fraudshield_core::release::keys::{SigningKey, sha256};
+    use fraudshield_core::release::manifest::ArtifactKind;
+    use fraudshield_core::release::publisher::PublishConfig;
+    use fraudshield_core::release::wire::{self, Compression};
+
+    let config = PublishConfig {
+        snapshot_interval: 1,
+        ..PublishConfig::default()
+    };
+    let mut w = World::with_config(500, config);
+    let store = w.open_store();
+    w.sync(&store).unwrap();
+    w.publish_random(20);
+    let key = SigningKey::from_file_text(&w.key.to_file_text()).unwrap();
+    let m = manifest_of(&w.manifest_bytes());
+    assert_eq!(m.snapshot().unwrap().from_release, 2);
+    let no_tmp = |store_dir: &std::path::Path| {
+        std::fs::read_dir(store_dir)
+            .unwrap()
+            .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    };
+
+    // E-mail Alipay logins sort last of all groups (highest tag, raw class). The last one is
+    // front-coded against the one before as "15 shared bytes, suffix `n`": that `n` is the last
+    // key byte of the body, right before the values.
+    let late_value = EntryValue {
+        category: Category::Loan,
+        risk: Risk::High,
+        reports: ReportBucket::from_count(2),
+        prefix: false,
+    };
+    let mut entries = w.history[2].clone();
+    for login in ["zzzz@example.com", "zzzz@example.con"] {
+        entries.insert(Key::new(Kind::Alipay, login), late_value);
+    }
+    let plain = wire::encode_snapshot("cn-test", 2, entries.iter(), Some(Compression::None));
+    let (_, _, body_len, offset) = wire::read_header(&plain).unwrap();
+    assert_eq!(plain.len() - offset, body_len as usize);
+    let values_len: usize = entries
+        .values()
+        .map(|v| if v.pack() < 128 { 1 } else { 2 })
+        .sum();
+    let last_key_byte = plain.len() - values_len - 1;
+    assert_eq!(&plain[last_key_byte - 2..=last_key_byte], &[15, 1, b'n']);
+
+    let serve_snapshot = |bytes: &[u8]| {
+        let path = "artifacts/forged-snapshot.fsw".to_string();
+        std::fs::write(w.pub_dir().join(&path), bytes).unwrap();
+        let forged = resign(
+            &w.manifest_bytes(),
+            |m| {
+                m.artifacts.retain(|a| a.kind == ArtifactKind::Snapshot);
+                for a in &mut m.artifacts {
+                    a.size = bytes.len() as u64;
+                    a.sha256 = sha256(bytes);
+                    a.path = path.clone();
+                }
+            },
+            &[&key],
+        );
+        serve(&w.server, "/v1/manifest", forged);
+    };
+
+    let mut bad_key = plain.clone();
+    bad_key[last_key_byte] = 0x01; // not printable ASCII: not a valid key
+    let mut bad_order = plain.clone();
+    bad_order[last_key_byte] = b'a'; // "zzzz@example.coa" after "zzzz@example.com"
+    let mut remove_marker = plain.clone();
+    let last = remove_marker.len() - 1;
+    remove_marker[last] = 0; // last value: a remove marker (or a non-shortest varint)
+    let mut trailing = plain.clone();
+    trailing.push(0);
+    trailing[offset - 8..offset].copy_from_slice(&(body_len + 1).to_be_bytes());
+    for (what, bytes) in [
+        ("bad key", &bad_key),
+        ("order", &bad_order),
+        ("remove marker", &remove_marker),
+        ("trailing byte", &trailing),
+    ] {
+        let compressed = {
+            // The same flaw behind zlib: found only after inflating the whole body.
+            let (_, _, _, offset) = wire::read_header(bytes).unwrap();
+            let body = &bytes[offset..];
+            let z = miniz_oxide::deflate::compress_to_vec_zlib(body, 6);
+            let mut out = bytes[..offset - 9].to_vec();
+            out.push(1);
+            out.extend_from_slice(&(body.len() as u64).to_be_bytes());
+            out.extend_from_slice(&z);
+            out
+        };
+        for artifact in [bytes.clone(), compressed] {
+            serve_snapshot(&artifact);
+            let e = w.sync(&store).unwrap_err();
+            assert!(
+                matches!(e, SyncError::InvalidUpdate(Rejection::ArtifactInvalid)),
+                "{what}: {e:?}"
+            );
+            assert_serves(&store, &w.history, 1);
+            assert!(no_tmp(&w.store_dir()), "{what}: temp file left");
+        }
+    }
+
+    // The unflawed artifact decodes; the extra key makes it miss the manifest's digest, which
+    // is found only after the whole stream went into the new base: refused the same way.
+    serve_snapshot(&plain);
+    let e = w.sync(&store).unwrap_err();
+    assert!(
+        matches!(e, SyncError::InvalidUpdate(Rejection::DigestMismatch)),
+        "{e:?}"
+    );
+    assert_serves(&store, &w.history, 1);
+    assert!(no_tmp(&w.store_dir()));
+    // Re-encoded without the extra key it installs through the same streaming path.
+    let exact = wire::encode_snapshot("cn-test", 2, w.history[2].iter(), Some(Compression::None));
+    serve_snapshot(&exact);
+    let report = w.sync(&store).unwrap();
+    assert_eq!(report.path, UpdatePath::Snapshot);
+    assert_serves(&store, &w.history, 2);
+    assert!(no_tmp(&w.store_dir()));
+}

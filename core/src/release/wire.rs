@@ -823,4 +823,79 @@ mod tests {
             Err(WireError::TooLarge("body length"))
         );
     }
+
+    #[test]
+    fn streamed_entries_are_sorted_across_groups_and_match_decode() {
+        // Groups are ordered by (tag, class, length), keys by bytes: "10086" (length 5) sorts
+        // before "110" (length 3), "+8610…" before "+86138…", "+…" before digits.
+        let mut keys: Vec<Key> = [
+            "110",
+            "10086",
+            "95588",
+            "1069001",
+            "+8613800138000",
+            "+861088889999",
+            "+8621",
+            "0000",
+            "+639171234567",
+        ]
+        .iter()
+        .map(|c| Key::new(Kind::Phone, c))
+        .chain([
+            Key::new(Kind::Alipay, "2088123412341234"),
+            Key::new(Kind::Alipay, "+8613800138000"),
+            Key::new(Kind::Alipay, "a@example.com"),
+        ])
+        .collect();
+        keys.sort();
+        let val = v(Risk::Medium);
+        for compression in [Compression::None, Compression::Zlib] {
+            let snap = encode_snapshot("cn", 3, keys.iter().map(|k| (k, &val)), Some(compression));
+            let streamed = decode_streamed(&snap, None, &Limits::default()).unwrap();
+            assert_eq!(streamed.len(), keys.len() as u64);
+            let got: Vec<(Key, u64)> = streamed.entries().map(Result::unwrap).collect();
+            let want: Vec<(Key, u64)> = keys.iter().map(|k| (k.clone(), val.pack())).collect();
+            assert_eq!(got, want);
+            // Iterable again, and `decode` gives the same.
+            assert_eq!(streamed.entries().count(), keys.len());
+            assert_eq!(
+                decode(&snap, None, &Limits::default()).unwrap().entries,
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn a_flaw_at_the_end_of_the_body_fails_before_any_entry_is_yielded() {
+        let val = v(Risk::Low);
+        let keys = [
+            Key::new(Kind::Qq, "12345"),
+            Key::new(Kind::Alipay, "a@example.com"),
+            Key::new(Kind::Alipay, "a@example.con"),
+        ];
+        let snap = encode_snapshot(
+            "cn",
+            3,
+            keys.iter().map(|k| (k, &val)),
+            Some(Compression::None),
+        );
+        // The byte before the values is the last key's suffix `n`.
+        let value_len = if val.pack() < 128 { 1 } else { 2 };
+        let last_key_byte = snap.len() - keys.len() * value_len - 1;
+        assert_eq!(snap[last_key_byte], b'n');
+        let mut order = snap.clone();
+        order[last_key_byte] = b'a';
+        let mut bad = snap.clone();
+        bad[last_key_byte] = b' ';
+        let mut remove = snap.clone();
+        *remove.last_mut().unwrap() = 0;
+        for broken in [order, bad, remove] {
+            let err = decode_streamed(&broken, None, &Limits::default()).unwrap_err();
+            assert!(
+                matches!(err, WireError::Format(FormatError::Invalid { .. })),
+                "{err:?}"
+            );
+            assert_eq!(decode(&broken, None, &Limits::default()).unwrap_err(), err);
+        }
+    }
 }

@@ -574,3 +574,58 @@ pub fn sync(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::Kind;
+    use proptest::prelude::*;
+
+    /// The vector merge the client used before streaming: the reference semantics.
+    fn merge_vecs(snapshot: Vec<(Key, u64)>, delta: Vec<(Key, u64)>) -> Vec<(Key, EntryValue)> {
+        let mut map: std::collections::BTreeMap<Key, u64> = snapshot.into_iter().collect();
+        for (k, v) in delta {
+            map.insert(k, v);
+        }
+        map.into_iter()
+            .filter_map(|(k, v)| EntryValue::unpack(v).ok().map(|v| (k, v)))
+            .collect()
+    }
+
+    fn key(n: u16) -> Key {
+        Key::new(Kind::Qq, &format!("{}", 10_000 + u32::from(n)))
+    }
+
+    proptest! {
+        #[test]
+        fn apply_delta_matches_the_vector_merge(
+            snap in proptest::collection::btree_map(0u16..400, 1u64..1024, 0..120),
+            delta in proptest::collection::btree_map(0u16..400, 0u64..1024, 0..40),
+        ) {
+            let snap: Vec<(Key, u64)> = snap
+                .into_iter()
+                .filter(|(_, v)| EntryValue::unpack(*v).is_ok())
+                .map(|(k, v)| (key(k), v))
+                .collect();
+            let delta: Vec<(Key, u64)> = delta
+                .into_iter()
+                .filter(|(_, v)| *v == 0 || EntryValue::unpack(*v).is_ok())
+                .map(|(k, v)| (key(k), v))
+                .collect();
+            let want = merge_vecs(snap.clone(), delta.clone());
+            let got: Result<Vec<_>, ()> =
+                ApplyDelta::new(snap.into_iter().map(Ok), delta).collect();
+            prop_assert_eq!(got, Ok(want));
+        }
+    }
+
+    #[test]
+    fn apply_delta_passes_a_snapshot_error_on_and_stops() {
+        let snap = vec![Ok((key(1), 5)), Err("broken"), Ok((key(3), 5))];
+        let delta = vec![(key(0), 7), (key(2), 0), (key(4), 9)];
+        let mut it = ApplyDelta::new(snap.into_iter(), delta);
+        assert_eq!(it.next().map(|r| r.map(|e| e.0)), Some(Ok(key(0))));
+        assert_eq!(it.next().map(|r| r.map(|e| e.0)), Some(Ok(key(1))));
+        assert_eq!(it.next().map(|r| r.map(|e| e.0)), Some(Err("broken")));
+    }
+}
