@@ -54,6 +54,13 @@
 //! sizes against the limits, inflation within the cap, every group's order and every key's
 //! validity, every value, that nothing follows, and that no key appears twice. It returns the
 //! entries sorted by key. Arbitrary bytes return an error, never a panic (property-tested).
+//!
+//! [`decode_streamed`] runs the same checks in the same order with the same errors, but keeps
+//! only the body and where each group starts; [`Streamed::entries`] then yields the entries in
+//! key order, merging one reader per group (group order is not key order: `"110"` sorts after
+//! `"10086"`). Every error is found before the first entry is yielded. A phone installing a
+//! 2M-entry snapshot this way peaks at 22 MB of heap instead of 160 MB
+//! (`core/tests/sync_memory.rs`, release build: 6.1 instead of 16.0 MB at 200k entries).
 
 use super::bytes::{FormatError, Reader, Writer};
 use crate::entry::{Change, EntryValue, VALUE_FORMAT_VERSION};
