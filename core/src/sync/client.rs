@@ -530,14 +530,18 @@ pub fn sync(
     };
     let snap_bytes = run.artifact(s)?;
     // Checked in full here (every error is found before the first entry is used), but kept as
-    // the artifact's body: entries are decoded one at a time while the base file is built.
-    let snap = run.decode_streamed(
-        &snap_bytes,
-        WireKind::Snapshot,
-        &manifest.list_id,
-        s.from_release,
-        s.from_release,
-    )?;
+    // the artifact's body: entries are decoded one at a time while the base file is built. The
+    // downloaded bytes go as soon as the body is held on its own (inflated: no copy).
+    let snap = run
+        .decode_streamed(
+            &snap_bytes,
+            WireKind::Snapshot,
+            &manifest.list_id,
+            s.from_release,
+            s.from_release,
+        )?
+        .into_owned();
+    drop(snap_bytes);
     let delta = if s.from_release < manifest.release {
         let d = top.ok_or(invalid(Rejection::NoUsableArtifact))?;
         let bytes = run.artifact(d)?;
