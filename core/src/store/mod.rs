@@ -587,6 +587,14 @@ impl Store {
         self.inner.live.load_full()
     }
 
+    /// Swaps in a copy of the live view changed by `edit` (user lists, protected numbers,
+    /// policy). Taking the writer guard proves no other writer swaps in between.
+    fn replace_live(&self, _writer: &MutexGuard<'_, Writer>, edit: impl FnOnce(&mut View)) {
+        let mut view = (*self.load_full_view()).clone();
+        edit(&mut view);
+        self.inner.live.store(Arc::new(view));
+    }
+
     /// The current list version.
     pub fn list_version(&self) -> u64 {
         self.load().list_version
@@ -1016,13 +1024,8 @@ impl Store {
     /// Changes the verdict policy; lookups use it from the next call. Not persisted: the app
     /// passes its policy in [`StoreOptions`] on every open.
     pub fn set_policy(&self, policy: Policy) -> Result<(), StoreError> {
-        let _w = self.writer()?;
-        let cur = self.load_full_view();
-        let view = View {
-            policy,
-            ..(*cur).clone()
-        };
-        self.inner.live.store(Arc::new(view));
+        let w = self.writer()?;
+        self.replace_live(&w, |view| view.policy = policy);
         Ok(())
     }
 
@@ -1039,21 +1042,17 @@ impl Store {
             None => tx.execute("DELETE FROM user_list WHERE key = ?1", params![key])?,
         };
         tx.commit()?;
-        let cur = self.load_full_view();
-        let mut user = (*cur.user).clone();
-        match list {
-            Some(l) => {
-                user.insert(key, l);
+        self.replace_live(&w, |view| {
+            let user = Arc::make_mut(&mut view.user);
+            match list {
+                Some(l) => {
+                    user.insert(key, l);
+                }
+                None => {
+                    user.remove(&key);
+                }
             }
-            None => {
-                user.remove(&key);
-            }
-        }
-        let view = View {
-            user: Arc::new(user),
-            ..(*cur).clone()
-        };
-        self.inner.live.store(Arc::new(view));
+        });
         Ok(n > 0)
     }
 
@@ -1109,18 +1108,14 @@ impl Store {
             tx.execute("DELETE FROM protected WHERE key = ?1", params![key])?
         };
         tx.commit()?;
-        let cur = self.load_full_view();
-        let mut protected = (*cur.protected).clone();
-        if protect {
-            protected.insert(key);
-        } else {
-            protected.remove(&key);
-        }
-        let view = View {
-            protected: Arc::new(protected),
-            ..(*cur).clone()
-        };
-        self.inner.live.store(Arc::new(view));
+        self.replace_live(&w, |view| {
+            let protected = Arc::make_mut(&mut view.protected);
+            if protect {
+                protected.insert(key);
+            } else {
+                protected.remove(&key);
+            }
+        });
         Ok(n > 0)
     }
 

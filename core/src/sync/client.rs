@@ -224,13 +224,7 @@ impl Run<'_> {
         from_release: u64,
         release: u64,
     ) -> Result<wire::Streamed<'b>, SyncError> {
-        let expected = WireHeader {
-            kind,
-            list_id: list_id.to_owned(),
-            from_release,
-            release,
-            entry_count: 0,
-        };
+        let expected = expected_header(kind, list_id, from_release, release);
         wire::decode_streamed(bytes, Some(&expected), &self.config.limits)
             .map_err(|e| SyncError::InvalidUpdate(rejection(e)))
     }
@@ -243,15 +237,21 @@ impl Run<'_> {
         from_release: u64,
         release: u64,
     ) -> Result<wire::Decoded, SyncError> {
-        let expected = WireHeader {
-            kind,
-            list_id: list_id.to_owned(),
-            from_release,
-            release,
-            entry_count: 0,
-        };
+        let expected = expected_header(kind, list_id, from_release, release);
         wire::decode(bytes, Some(&expected), &self.config.limits)
             .map_err(|e| SyncError::InvalidUpdate(rejection(e)))
+    }
+}
+
+/// The header an artifact must carry to be the one the signed manifest named (the entry count
+/// is checked by the decoder against the body, not against the manifest).
+fn expected_header(kind: WireKind, list_id: &str, from_release: u64, release: u64) -> WireHeader {
+    WireHeader {
+        kind,
+        list_id: list_id.to_owned(),
+        from_release,
+        release,
+        entry_count: 0,
     }
 }
 
