@@ -123,16 +123,53 @@ fn same_release_number_with_different_content() {
     w.sync(&store).unwrap();
     let key =
         fraudshield_core::release::keys::SigningKey::from_file_text(&w.key.to_file_text()).unwrap();
-    let forged = resign(&w.manifest_bytes(), |m| m.expires_at += 60, &[&key]);
+    // Another state under the same number: refused.
+    let forged = resign(&w.manifest_bytes(), |m| m.state_digest[0] ^= 1, &[&key]);
     serve(&w.server, "/v1/manifest", forged);
     assert_eq!(
         w.sync(&store),
         Err(SyncError::InvalidUpdate(Rejection::ReleaseConflict))
     );
     assert_serves(&store, &w.history, 1);
+    let fresh_until =
+        |store: &fraudshield_core::store::Store| match fraudshield_core::sync::freshness(
+            store, NOW, 0,
+        )
+        .unwrap()
+        {
+            fraudshield_core::sync::Freshness::Fresh { expires_at, .. } => expires_at,
+            other => panic!("{other:?}"),
+        };
+    let held = fresh_until(&store);
+    // The same state signed again with a later expiry but no later creation time cannot
+    // extend freshness: ignored, up to date.
+    let stretched = resign(&w.manifest_bytes(), |m| m.expires_at += 60, &[&key]);
+    serve(&w.server, "/v1/manifest", stretched);
+    assert_eq!(w.sync(&store).unwrap().path, UpdatePath::UpToDate);
+    assert_eq!(fresh_until(&store), held);
     // The same manifest again (without the conditional-request shortcut) is simply up to date.
     serve(&w.server, "/v1/manifest", w.manifest_bytes());
     assert_eq!(w.sync(&store).unwrap().path, UpdatePath::UpToDate);
+    // The publisher's re-sign of the same release: accepted as a refresh of freshness.
+    let original = w.manifest_bytes();
+    w.server.clear_all();
+    let report = w.publisher.resign(&[&w.key], NOW + 100).unwrap();
+    assert_eq!(report.release, 1);
+    let refreshed = w.sync_with(&store, &w.config(), NOW + 100).unwrap();
+    assert_eq!(
+        (refreshed.path, refreshed.release),
+        (UpdatePath::UpToDate, 1)
+    );
+    assert_eq!(fresh_until(&store), report.expires_at);
+    assert!(report.expires_at > held);
+    assert_serves(&store, &w.history, 1);
+    // A cache still serving the older signature does not move freshness back.
+    serve(&w.server, "/v1/manifest", original);
+    assert_eq!(
+        w.sync_with(&store, &w.config(), NOW + 100).unwrap().path,
+        UpdatePath::UpToDate
+    );
+    assert_eq!(fresh_until(&store), report.expires_at);
     let _ = w.publish_random(1);
 }
 
@@ -745,8 +782,7 @@ fn key_rotation_accepted_when_signed_by_current_keys_refused_otherwise() {
     assert_serves(&store, &w.history, 1);
     // A manifest by the new key without any rotation: untrusted.
     w.server.clear_all();
-    let mut p = fraudshield_core::release::publisher::Publisher::open(&pub_dir, Default::default())
-        .unwrap();
+    let mut p = fraudshield_core::release::publisher::Publisher::open(&pub_dir).unwrap();
     let plain = resign(&w.manifest_bytes(), |m| m.release += 1, &[&k2]);
     serve(&w.server, "/v1/manifest", plain);
     assert_eq!(
@@ -880,7 +916,24 @@ fn a_valid_signed_update_never_blocks_a_protected_number() {
             ..high
         },
     ));
-    w.publish(&changes);
+    // The publisher refuses to list the built-in lines (changes 1 to 12), and changes nothing;
+    // the app's own protected number is unknown to it.
+    let preview = w.publisher.preview(&changes);
+    let refused: Vec<usize> = preview.refusals.iter().map(|r| r.index).collect();
+    assert_eq!(refused, (1..=2 * emergency.len()).collect::<Vec<_>>());
+    let digest = w.publisher.state_digest();
+    assert!(matches!(
+        w.publisher.publish(&changes, &[&w.key], NOW),
+        Err(fraudshield_core::release::publisher::PublishError::Refused(
+            _
+        ))
+    ));
+    assert_eq!(
+        (w.publisher.release(), w.publisher.state_digest()),
+        (1, digest)
+    );
+    // A release cut without those rules, validly signed, still never blocks them.
+    w.forge_release(&changes);
     w.sync(&store).unwrap();
     assert_serves(&store, &w.history, 2);
     for dir in [Direction::Incoming, Direction::Outgoing] {

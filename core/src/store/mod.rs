@@ -355,23 +355,17 @@ fn protected_key(canonical: &str) -> Vec<u8> {
 }
 
 fn check_change(index: usize, change: &Change) -> Result<(Vec<u8>, Option<u64>), StoreError> {
-    let bytes = change.key().as_bytes();
-    key::validate(bytes).map_err(|e| StoreError::InvalidChange {
-        index,
-        reason: e.to_string(),
-    })?;
-    match change {
-        Change::Remove(_) => Ok((bytes.to_vec(), None)),
-        Change::Upsert(k, v) => {
-            if v.prefix && k.kind() != Kind::Phone {
-                return Err(StoreError::InvalidChange {
-                    index,
-                    reason: "prefix rules exist only for phone numbers".to_string(),
-                });
-            }
-            Ok((bytes.to_vec(), Some(v.pack())))
+    crate::rules::check_change(change, crate::rules::Rules::Apply).map_err(|e| {
+        StoreError::InvalidChange {
+            index,
+            reason: e.to_string(),
         }
-    }
+    })?;
+    let bytes = change.key().as_bytes().to_vec();
+    Ok(match change {
+        Change::Remove(_) => (bytes, None),
+        Change::Upsert(_, v) => (bytes, Some(v.pack())),
+    })
 }
 
 impl Store {
@@ -609,7 +603,8 @@ impl Store {
     /// afterwards). Changes apply in order; a later change to the same key wins. The returned
     /// [`Staged`] knows the digest the state will have.
     ///
-    /// Errors: [`StoreError::InvalidChange`] for a bad key or a prefix rule on a non-phone kind.
+    /// Errors: [`StoreError::InvalidChange`] for a change [`crate::rules::Rules::Apply`] refuses
+    /// (a bad key, a prefix rule on a non-phone kind or broader than the identifier rules allow).
     pub fn stage(&self, changes: &[Change]) -> Result<Staged, StoreError> {
         let view = self.load_full_view();
         stage_on(&view, changes)

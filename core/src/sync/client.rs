@@ -9,6 +9,7 @@ use crate::release::keys::{KeySet, sha256};
 use crate::release::manifest::{ArtifactRef, Manifest};
 use crate::release::signed::{Bundle, PayloadType, TrustState, VerifyError};
 use crate::release::wire::{self, Limits, WireError, WireHeader, WireKind};
+use crate::rules::{self, Rules};
 use crate::store::{InstallFromError, Store, StoreError};
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,7 @@ struct Persisted {
     release: u64,
     manifest_hash: Option<Vec<u8>>,
     expires_at: Option<i64>,
+    created_at: Option<i64>,
     list_id: Option<String>,
     trust: Option<TrustState>,
     etag: Option<String>,
@@ -115,6 +117,7 @@ fn load(store: &Store) -> Result<Persisted, SyncError> {
         release: be_u64(m(meta::RELEASE)?),
         manifest_hash: m(meta::MANIFEST)?,
         expires_at: be_i64(m(meta::EXPIRES_AT)?),
+        created_at: be_i64(m(meta::CREATED_AT)?),
         list_id: m(meta::LIST_ID)?.map(|b| String::from_utf8_lossy(&b).into_owned()),
         trust: m(meta::TRUST)?.and_then(|b| TrustState::decode(&b).ok()),
         etag: m(meta::ETAG)?
@@ -424,16 +427,49 @@ pub fn sync(
         }));
     }
     if manifest.release == p.release && p.manifest_hash.is_some() {
-        if p.manifest_hash.as_deref() == Some(&hash[..]) {
-            if resp.etag.is_some() && resp.etag != p.etag {
-                let e = resp.etag.clone().unwrap_or_default();
-                store
-                    .set_meta(&[(meta::ETAG, e.as_bytes())])
-                    .map_err(storage)?;
-            }
-            return up_to_date(&run, &p);
+        let same = p.manifest_hash.as_deref() == Some(&hash[..]);
+        if !same && manifest.state_digest != store.digest().0 {
+            return Err(invalid(Rejection::ReleaseConflict));
         }
-        return Err(invalid(Rejection::ReleaseConflict));
+        // A newer signature over the release held (`Publisher::resign`): the same state, a
+        // later creation time. Only the times and the manifest hash are recorded.
+        if !same && p.created_at.is_some_and(|c| manifest.created_at > c) {
+            if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
+                return Err(invalid(Rejection::CreatedInFuture));
+            }
+            if now > manifest.expires_at.saturating_add(config.clock_skew_secs) {
+                return Err(SyncError::Stale {
+                    since: manifest.expires_at,
+                });
+            }
+            let etag_b = resp.etag.clone().unwrap_or_default();
+            store
+                .set_meta(&[
+                    (meta::MANIFEST, &hash[..]),
+                    (meta::EXPIRES_AT, &manifest.expires_at.to_be_bytes()),
+                    (meta::CREATED_AT, &manifest.created_at.to_be_bytes()),
+                    (meta::TRUST, &trust.encode()),
+                    (meta::ETAG, etag_b.as_bytes()),
+                    (meta::NOT_BEFORE, &0i64.to_be_bytes()),
+                ])
+                .map_err(storage)?;
+            return Ok(SyncReport {
+                release_before: have,
+                release: have,
+                path: UpdatePath::UpToDate,
+                requests: run.requests,
+                bytes_downloaded: run.bytes,
+            });
+        }
+        // The manifest held, or an older signature over the same state (a lagging cache):
+        // nothing to record (an older one never moves freshness back).
+        if same && resp.etag.is_some() && resp.etag != p.etag {
+            let e = resp.etag.clone().unwrap_or_default();
+            store
+                .set_meta(&[(meta::ETAG, e.as_bytes())])
+                .map_err(storage)?;
+        }
+        return up_to_date(&run, &p);
     }
     if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
         return Err(invalid(Rejection::CreatedInFuture));
@@ -556,7 +592,12 @@ pub fn sync(
     } else {
         Vec::new()
     };
-    let entries = ApplyDelta::new(snap.entries(), delta);
+    // Every entry passes the rules a delta's changes pass (`Store::stage` checks those).
+    let entries = ApplyDelta::new(snap.entries(), delta).map(|e| {
+        let (k, v) = e.map_err(drop)?;
+        rules::check_entry(&k, &v, Rules::Apply).map_err(drop)?;
+        Ok::<_, ()>((k, v))
+    });
     match store.install_snapshot_from(
         entries,
         manifest.release,

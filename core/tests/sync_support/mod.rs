@@ -162,7 +162,7 @@ fn write_head(
 
 fn etag_of(body: &[u8]) -> String {
     let d = fraudshield_core::release::keys::sha256(body);
-    format!("\"{}\"", fraudshield_core::release::keys::hex(&d[..8]))
+    format!("\"{}\"", fraudshield_core::hex::encode(&d[..8]))
 }
 
 fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicBool) {
@@ -441,7 +441,11 @@ impl World {
 
     /// Publishes `changes` as the next release at time NOW.
     pub fn publish(&mut self, changes: &[Change]) -> u64 {
-        let r = self.publisher.publish(changes, &[&self.key], NOW).unwrap();
+        let r = self
+            .publisher
+            .publish(changes, &[&self.key], NOW)
+            .unwrap()
+            .release;
         self.history.push(self.publisher.entries().clone());
         assert_eq!(self.history.len() as u64, r + 1);
         r
@@ -473,6 +477,54 @@ impl World {
         now: i64,
     ) -> Result<SyncReport, SyncError> {
         fraudshield_core::sync::sync(store, &self.transport, config, now)
+    }
+
+    /// Serves release `publisher.release() + 1` made of `changes` as one delta, signed by the
+    /// world's key but cut without the publisher (and so without its rules): what a buggy or
+    /// compromised publisher could send. The publisher itself does not change.
+    pub fn forge_release(&mut self, changes: &[Change]) -> u64 {
+        use fraudshield_core::release::keys::sha256;
+        use fraudshield_core::release::manifest::{ArtifactKind, ArtifactRef};
+        use fraudshield_core::release::wire;
+        let from = self.publisher.release();
+        let n = from + 1;
+        let mut next = self.history.last().unwrap().clone();
+        for c in changes {
+            match c {
+                Change::Upsert(k, v) => next.insert(k.clone(), *v),
+                Change::Remove(k) => next.remove(k),
+            };
+        }
+        let bytes = wire::encode_delta("cn-test", from, n, changes, None);
+        let sha = sha256(&bytes);
+        let path = format!(
+            "artifacts/forged-{}.fsw",
+            fraudshield_core::hex::encode(&sha)
+        );
+        std::fs::write(self.pub_dir().join(&path), &bytes).unwrap();
+        let lt = LtHash::of_entries(next.iter().map(|(k, v)| (k.as_bytes(), v.pack())));
+        let m = Manifest {
+            list_id: "cn-test".into(),
+            release: n,
+            created_at: NOW,
+            expires_at: NOW + 86_400,
+            state_digest: lt.digest().0,
+            entry_count: next.len() as u64,
+            artifacts: vec![ArtifactRef {
+                kind: ArtifactKind::Delta,
+                from_release: from,
+                size: bytes.len() as u64,
+                sha256: sha,
+                path,
+            }],
+        };
+        let bundle = Bundle {
+            rotations: self.publisher.rotations().to_vec(),
+            manifest: Envelope::sign(PayloadType::Manifest, m.encode(), &[&self.key]),
+        };
+        serve(&self.server, "/v1/manifest", bundle.encode());
+        self.history.push(next);
+        n
     }
 
     pub fn pub_dir(&self) -> PathBuf {
