@@ -56,10 +56,14 @@
 //! artifacts, new creation and expiry times); clients accept it as a refresh of the release
 //! they hold. Publishing an empty batch (a new release with empty deltas) works too.
 //!
-//! ## Memory
-//! The list is held as a `BTreeMap<Key, EntryValue>`: measured at 10M entries (realistic keys,
-//! `core/tests/publisher_measure.rs`) it takes about 1.0 GB resident, and a publish of a small
-//! batch at that size peaks at about 0.4 GB more while the list file is encoded.
+//! ## Memory (measured, `core/tests/publisher_measure.rs`, release build, counting allocator)
+//! The list is held as a `BTreeMap<Key, EntryValue>`. At 10M realistic entries a reopened
+//! publisher holds 706 MB of heap (70.6 bytes per entry; open takes 27 s). Publishing a 1%
+//! batch (100k changes) at release 2 took 32 s and peaked 1.69 GB above that: the skip delta
+//! from release 0 is the whole list, rebuilt from the span-1 deltas on disk. The first
+//! publish of the 10M list peaked 1.68 GB above the 470 MB batch it was given (106 s). Whole
+//! process high-water mark: 3.07 GB. Fine for a server; the skip-delta rebuild is where to
+//! look first if it is not.
 
 use super::bytes::{FormatError, Reader, Writer};
 use super::keys::{KeySet, SigningKey, sha256};
