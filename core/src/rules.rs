@@ -7,14 +7,15 @@
 //! entry it installs: the changes that would be *dangerous* if applied.
 //! - the key is well formed (a known kind tag, 1–254 printable ASCII bytes);
 //! - the value fits its bit layout ([`EntryValue::unpack`] of its packed form gives it back);
-//! - a prefix rule is a phone key, and its canonical form is one that
-//!   [`normalize_phone_prefix`] accepts and returns unchanged, so a rule can never be broader
-//!   than the identifier module allows (`+86` or `+861` alone would flag every Chinese number or
-//!   every mobile).
+//! - a prefix rule is a phone key, and never broader than the identifier module allows
+//!   ([`check_prefix_breadth`]: `+86` or `+861` alone would flag every Chinese number or every
+//!   mobile).
 //!
 //! [`Rules::Publish`] adds what the publisher must never send, though a client tolerates it:
 //! - the key of an exact entry is the canonical form of its kind ([`normalize`] returns it
 //!   unchanged): a non-canonical key never matches a lookup, it is an analyst's typo;
+//! - a prefix rule is the canonical form [`normalize_phone_prefix`] gives it (which also
+//!   checks allocated ranges and country codes);
 //! - no protected number is listed, and no prefix rule covers one.
 //!
 //! Why the client is more tolerant: the canonical rules (allocated mobile ranges, country codes)
@@ -52,6 +53,7 @@
 //! ```
 
 use crate::entry::{Change, EntryValue, ValueError};
+use crate::identifier::phone::check_prefix_breadth;
 use crate::identifier::{NormalizeError, normalize, normalize_phone_prefix};
 use crate::key::{self, Key, KeyError};
 use crate::kind::Kind;
@@ -124,8 +126,8 @@ pub enum ChangeError {
     /// A prefix rule on a bank, QQ or Alipay key: prefix rules exist only for phone numbers.
     #[error("prefix rules exist only for phone numbers")]
     PrefixNotPhone,
-    /// A phone prefix rule the identifier module refuses (too broad, such as `+86` or `+861`,
-    /// or not a prefix of any number it could cover).
+    /// A phone prefix rule the identifier module refuses: too broad (`+86`, `+861`), or, for
+    /// the publisher, not a prefix of any number it could cover.
     #[error("not a legal phone prefix rule: {0}")]
     IllegalPrefix(NormalizeError),
     /// A phone prefix rule that is legal only in another form (the publisher must send the
@@ -178,15 +180,17 @@ pub fn check_entry(key: &Key, value: &EntryValue, rules: Rules<'_>) -> Result<()
         if key.kind() != Kind::Phone {
             return Err(ChangeError::PrefixNotPhone);
         }
-        let id = normalize_phone_prefix(canonical).map_err(ChangeError::IllegalPrefix)?;
-        if id.canonical() != canonical {
-            return Err(ChangeError::PrefixNotCanonical);
-        }
+        check_prefix_breadth(canonical).map_err(ChangeError::IllegalPrefix)?;
     }
     let Rules::Publish { protected } = rules else {
         return Ok(());
     };
-    if !value.prefix {
+    if value.prefix {
+        let id = normalize_phone_prefix(canonical).map_err(ChangeError::IllegalPrefix)?;
+        if id.canonical() != canonical {
+            return Err(ChangeError::PrefixNotCanonical);
+        }
+    } else {
         let kind = key.kind();
         let id = normalize(kind, canonical)
             .map_err(|reason| ChangeError::InvalidIdentifier { kind, reason })?;
@@ -247,6 +251,8 @@ mod tests {
             (upsert(Kind::Phone, "+8", true), true, true),
             (upsert(Kind::Phone, "170", true), true, true),
             (upsert(Kind::Phone, "961", true), true, true),
+            (upsert(Kind::Phone, "+86179", true), false, true),
+            (upsert(Kind::Phone, "+860755", true), false, true),
             (upsert(Kind::Phone, "+86 138 0013 8000", false), true, true),
             (upsert(Kind::Phone, "008613800138000", false), false, true),
             (upsert(Kind::Phone, "+86170", false), false, true),
@@ -277,8 +283,12 @@ mod tests {
             check_change(&upsert(Kind::Qq, "12345", true), Rules::Apply),
             Err(ChangeError::PrefixNotPhone)
         );
-        assert_eq!(
+        assert!(matches!(
             check_change(&upsert(Kind::Phone, "170", true), Rules::Apply),
+            Err(ChangeError::IllegalPrefix(_))
+        ));
+        assert_eq!(
+            check_change(&upsert(Kind::Phone, "+860755", true), publish),
             Err(ChangeError::PrefixNotCanonical)
         );
         assert!(matches!(
