@@ -28,8 +28,11 @@ use fraudshield_core::scan::scan_text;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+/// A target's body: takes the fuzzer's bytes, panics on a defect.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (the folder under `corpus/` and `regressions/`) and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("normalize", normalize),
     ("scan_text", scan),
     ("wire_artifact", wire_artifact),
