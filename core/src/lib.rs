@@ -34,6 +34,7 @@ pub mod identifier;
 pub mod key;
 pub mod kind;
 pub mod overlay;
+pub mod protected;
 pub mod release;
 pub mod scan;
 pub mod snapshot;
