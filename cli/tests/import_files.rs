@@ -189,6 +189,17 @@ fn a_gbk_file_is_refused_with_a_hint_and_read_with_the_encoding_named() {
         assert_eq!(r["imported"], 5);
         assert_excel_rows(&store);
     }
+    // A UTF-8 file read as GBK would decode to other characters: refused.
+    for file in ["excel_utf8_bom.csv", "excel_unicode_text.txt"] {
+        let out = run(&store, &["import", "--encoding", "gbk", &data(file)]);
+        if file.ends_with(".txt") {
+            // UTF-16 carries its byte-order mark: read as what it is, whatever the flag says.
+            assert!(out.status.success());
+            continue;
+        }
+        let err = refused(&out);
+        assert!(err.contains("without --encoding"), "{err}");
+    }
     // Not GBK either: refused even with the flag.
     let out = run(
         &store,

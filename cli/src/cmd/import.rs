@@ -32,7 +32,9 @@
 //!   the line of the first byte that is not UTF-8 and a guess at what the file is: Excel's plain
 //!   "CSV" on a Chinese system writes **GBK**, and such a file is imported with
 //!   `--encoding gb18030` (GB18030 contains GBK) or after re-saving it as "CSV UTF-8". GBK is
-//!   never assumed: a guessed encoding must not decide how bytes become identifiers.
+//!   never assumed: a guessed encoding must not decide how bytes become identifiers. With
+//!   `--encoding gb18030` a file that is UTF-8 (a byte-order mark, or Chinese text that is
+//!   valid UTF-8) is refused, and a UTF-16 byte-order mark still wins.
 //! - **Separator.** A comma; a tab when the header line has tabs and no comma.
 //! - **Line endings.** `\n`, `\r\n` (Windows) or `\r` (old Mac) are all one line end: every
 //!   line number printed is the line of the file as an editor shows it.
@@ -330,9 +332,18 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<(Cow<'_, str>, &'stati
         return Ok((Cow::Owned(text), name));
     }
     if encoding == TextEncoding::Gb18030 {
-        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        // Chinese text in UTF-8 is never valid GBK by accident, but read as GB18030 it may
+        // decode to other characters: refuse rather than read a UTF-8 file the wrong way.
+        if bytes.starts_with(b"\xEF\xBB\xBF")
+            || (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok())
+        {
+            return Err(Failure::new(
+                "the file is UTF-8 text, not GB18030: import it without --encoding; nothing \
+                 was imported",
+            ));
+        }
         return encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(body)
+            .decode_without_bom_handling_and_without_replacement(bytes)
             .map(|text| (text, "GB18030"))
             .ok_or_else(|| {
                 Failure::new(
