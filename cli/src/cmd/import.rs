@@ -57,8 +57,9 @@
 //!   names the lines the quote swallowed. A note with a line break in it (Alt+Enter in
 //!   Excel, quoted) is fine.
 //!
-//! Every line of the file is accounted for: the header, blank lines, the rows read and the
-//! extra lines of quoted fields add up to the lines of the file, and the summary prints them.
+//! Every line of the file is accounted for: the header, blank lines (and lines of empty fields,
+//! `,,,,`, which Excel writes for formatted empty rows), the rows read and the extra lines of
+//! quoted fields add up to the lines of the file, and the summary prints them.
 //!
 //! The good rows land in **one** batch, committed durably as list version `N` (default: the
 //! current version + 1). `N` must be larger than the store's current version (a list version
@@ -184,7 +185,7 @@ pub struct FileSummary {
     pub lines: u64,
     /// Rows read after the header (good and bad).
     pub rows: u64,
-    /// Blank lines, skipped.
+    /// Blank lines, and lines of empty fields only (`,,,,`), skipped.
     pub blank_lines: u64,
     /// Rows spanning more than one line (a quoted field with line breaks, such as a note).
     pub multiline_rows: u64,
@@ -635,8 +636,13 @@ fn parse(text: &str, encoding: &'static str, progress: bool) -> Result<ParsedFil
         }
         let end = reader.position().byte() as usize;
         let (first, last) = row_lines(&lines, text, start, end);
-        summary.rows += 1;
         accounting.row(first, last)?;
+        if record.iter().all(str::is_empty) {
+            // `,,,,,`: Excel writes such lines for rows that were formatted but left empty.
+            summary.blank_lines += last - first + 1;
+            continue;
+        }
+        summary.rows += 1;
         if last > first {
             summary.multiline_rows += 1;
             check_quotes(&record, &cols, &lines, text, first, last)?;
@@ -662,7 +668,7 @@ fn parse(text: &str, encoding: &'static str, progress: bool) -> Result<ParsedFil
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    summary.blank_lines = accounting.finish()?;
+    summary.blank_lines += accounting.finish()?;
     Ok(ParsedFile {
         changes,
         skipped,
