@@ -13,7 +13,11 @@
 //!   every client with the same function.
 //! - [`verdict`]: the answer to a lookup and the policy that maps risk and direction to an action.
 //! - [`store`]: the on-device store — base [`snapshot`] (FST, mmap) + [`overlay`] + SQLite state,
-//!   with the blocklist's state [`digest`] maintained per change; the facade apps call.
+//!   with the blocklist's state [`digest`] maintained per change.
+//! - [`sync`]: signed updates from the server ([`release`] holds the formats).
+//! - [`outbox`]: citizen reports queued on the device and uploaded on the next sync.
+//! - [`shield`]: **the facade apps call** — [`shield::Shield`], one object with plain types that
+//!   `fraudshield-ffi` exports to Kotlin and Swift. Start there.
 //!
 //! This crate is pure Rust with no FFI and no server code: `fraudshield-ffi` wraps it for Kotlin
 //! and Swift, `fraudshield-server` uses it for the wire format and snapshot building.
@@ -36,10 +40,13 @@ pub mod hex;
 pub mod identifier;
 pub mod key;
 pub mod kind;
+pub mod outbox;
 pub mod overlay;
+pub mod protected;
 pub mod release;
 pub mod rules;
 pub mod scan;
+pub mod shield;
 pub mod snapshot;
 pub mod store;
 pub mod sync;

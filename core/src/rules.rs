@@ -79,17 +79,17 @@ pub struct Protected {
 }
 
 impl Protected {
-    /// The built-in protected numbers ([`crate::store::BUILTIN_PROTECTED`]), in canonical form
+    /// The built-in protected numbers ([`crate::protected::BUILTIN_PROTECTED`]), in canonical form
     /// and in whatever form the normalizer gives them, as the store protects them.
     pub fn builtin() -> Protected {
-        Protected::with(crate::store::BUILTIN_PROTECTED.iter().copied())
+        Protected::with(crate::protected::BUILTIN_PROTECTED.iter().copied())
     }
 
     /// The built-in protected numbers plus `extra` phone numbers (canonical forms, such as
     /// a bank's hotline the deployment protects too).
     pub fn with<'s>(extra: impl IntoIterator<Item = &'s str>) -> Protected {
         let mut keys: Vec<Vec<u8>> = Vec::new();
-        let builtin = crate::store::BUILTIN_PROTECTED.iter().copied();
+        let builtin = crate::protected::BUILTIN_PROTECTED.iter().copied();
         for c in builtin.chain(extra) {
             keys.push(Key::new(Kind::Phone, c).into_bytes());
             if let Ok(id) = normalize(Kind::Phone, c) {
