@@ -559,3 +559,38 @@ proptest! {
         prop_assert_eq!(held(&Publisher::open(dir.path()).unwrap()), held(&p));
     }
 }
+
+#[test]
+fn a_deployment_protects_its_own_numbers_too() {
+    use fraudshield_core::rules::Protected;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let mut p = Publisher::create(dir.path(), "cn-test", PublishConfig::default()).unwrap();
+    let hotline = phone("+8613800000095");
+    let batch = [Change::Upsert(hotline.clone(), value(Risk::High, false))];
+    assert!(p.preview(&batch).refusals.is_empty());
+    p.set_protected(Protected::with(["+8613800000095"]));
+    let refusals = p.preview(&batch).refusals;
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].error, ChangeError::Protected);
+    // The built-in lines stay vetoed, and a rule covering the hotline is refused too.
+    let more = [
+        Change::Upsert(phone("110"), value(Risk::High, false)),
+        Change::Upsert(phone("+86138000"), value(Risk::High, true)),
+    ];
+    let errors: Vec<ChangeError> = p
+        .preview(&more)
+        .refusals
+        .into_iter()
+        .map(|r| r.error)
+        .collect();
+    assert_eq!(
+        errors,
+        [ChangeError::Protected, ChangeError::CoversProtected]
+    );
+    assert!(matches!(
+        p.publish(&batch, &[&key], NOW),
+        Err(PublishError::Refused(_))
+    ));
+    assert_eq!(p.release(), 0);
+}

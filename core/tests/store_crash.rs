@@ -217,10 +217,10 @@ fn killed_writers_leave_the_old_or_the_new_state() {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(p) = line.strip_prefix("progress ") {
-                    if tx.send(p.to_string()).is_err() {
-                        break;
-                    }
+                if let Some(p) = line.strip_prefix("progress ")
+                    && tx.send(p.to_string()).is_err()
+                {
+                    break;
                 }
             }
         });

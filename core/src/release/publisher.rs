@@ -586,6 +586,13 @@ impl Publisher {
         self.manifest.as_ref()
     }
 
+    /// Vetoes `protected` (the built-in numbers plus the deployment's own, see
+    /// [`Protected::with`]) in every later batch. Not saved: the caller keeps its list and sets
+    /// it after each [`Publisher::open`]; the built-in numbers are always vetoed.
+    pub fn set_protected(&mut self, protected: Protected) {
+        self.protected = protected;
+    }
+
     /// The rotation chain published so far.
     pub fn rotations(&self) -> &[Envelope] {
         &self.rotations
