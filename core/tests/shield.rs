@@ -145,6 +145,32 @@ fn every_check_kind_answers_from_the_synced_list() {
 }
 
 #[test]
+fn the_policy_in_the_config_decides_and_unallocated_ranges_say_so() {
+    let w = world(20);
+    let mut c = config(&w);
+    c.policy.exact_incoming.medium = Action::Block;
+    c.policy.unallocated_incoming = Action::Block;
+    let shield = Shield::open(w.store_dir(), c).unwrap();
+    shield.sync_at(&w.transport, NOW).unwrap();
+    assert_eq!(shield.check_qq("87654321").unwrap().action, Action::Block);
+    // A caller id from a range no operator was given: looked up, never an error.
+    let v = shield
+        .check_call("143 1234 5678", Direction::Incoming)
+        .unwrap();
+    assert_eq!(
+        (v.action, v.source),
+        (Action::Block, Source::UnallocatedRange)
+    );
+    let v = shield
+        .check_call("+86 160 1234 5678", Direction::Outgoing)
+        .unwrap();
+    assert_eq!(
+        (v.action, v.source),
+        (Action::Allow, Source::UnallocatedRange)
+    );
+}
+
+#[test]
 fn message_findings_carry_utf16_spans_and_verdicts() {
     let w = world(50);
     let shield = open(&w);
