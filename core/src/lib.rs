@@ -35,6 +35,7 @@
 //! ```
 
 pub mod digest;
+pub mod durable;
 pub mod entry;
 pub mod hex;
 pub mod identifier;

@@ -76,7 +76,6 @@ use crate::key::Key;
 use crate::rules::{self, ChangeError, Protected, Rules};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The version of the publisher's state file this build writes and reads.
@@ -288,16 +287,7 @@ struct Next {
 
 /// Writes `data` to `path` crash-safely: temp file, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    fs::File::open(parent)?.sync_all()
+    crate::durable::write(path, data)
 }
 
 /// The entries of `state` with `net` applied, in key order, without copying the list.

@@ -58,6 +58,14 @@
 //! assert_eq!(shield.status().release, 0);
 //! ```
 //!
+//! ## Personal data
+//!
+//! Nothing looked up leaves the device: lookups are local, and a sync's requests name only the
+//! manifest and artifacts. Citizen reports leave it when the user sends one, and their content
+//! is erased once the server acknowledged it. Internal error detail goes to the `log` facade
+//! (the ffi crate forwards it to the host's logger) and, like every [`ShieldError`] message,
+//! never contains an identifier, a report's text or contact, or a token.
+//!
 //! A sync needs a [`Transport`] (the app's HTTP stack); see [`crate::sync`] for one over a map
 //! of files and `core/tests/shield.rs` for syncs against a loopback server.
 
@@ -385,9 +393,9 @@ impl Shield {
             entries: st.entries,
             release: st.list_version,
             freshness,
-            // PLACEHOLDER until the store's degraded state lands on main: a list reset after
-            // damage and not yet repaired by a full snapshot.
-            degraded: st.recovered_from_corruption && st.list_version == 0,
+            // The list's files were found damaged: lookups answer `ListUnavailable` until a
+            // full snapshot (the next sync) or a re-import repairs it.
+            degraded: st.degraded.is_some(),
             user_allowed: st.user_allowed as u64,
             user_blocked: st.user_blocked as u64,
             protected: st.protected as u64,
