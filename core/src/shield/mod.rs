@@ -17,6 +17,7 @@
 //! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
 //! | [`status`](Shield::status), [`reports`](Shield::reports) | a few small reads | – | a short SQLite read |
 //! | [`allow`](Shield::allow), [`block`](Shield::block), [`protect`](Shield::protect)…, [`queue_report`](Shield::queue_report) | one small durable write | – | another write (a sync's commit) |
+//! | [`set_policy`](Shield::set_policy) | – | – | another write |
 //! | [`sync`](Shield::sync), [`send_reports`](Shield::send_reports) | writes | yes, through the app's [`Transport`] | one sync at a time |
 //! | [`verify`](Shield::verify) | reads the whole list | – | other writes wait for it |
 //! | [`call_directory_entries`](Shield::call_directory_entries) / [`call_directory_changes`](Shield::call_directory_changes) | reads | – | a running write |
@@ -89,7 +90,7 @@ use crate::release::keys::KeySet;
 use crate::store::{CallDirectoryChanges, Store, StoreOptions, UserList};
 use crate::sync::transport::Transport;
 use crate::sync::{self, Freshness, SyncConfig, SyncReport};
-use crate::verdict::{Direction, Verdict};
+use crate::verdict::{Direction, Policy, Verdict};
 use message::Utf16Offsets;
 use std::path::Path;
 use std::sync::Mutex;
@@ -275,6 +276,13 @@ impl Shield {
     /// police numbers cannot be removed ([`ShieldError::InvalidInput`]). One durable write.
     pub fn unprotect(&self, kind: Kind, value: &str) -> Result<bool, ShieldError> {
         Ok(self.store.remove_protected(&normalize(kind, value)?)?)
+    }
+
+    /// Replaces the verdict policy (e.g. a "strict mode" switch in the app's settings); lookups
+    /// use it from the next call. Not persisted: pass the same policy in [`ShieldConfig`] on the
+    /// next open. No I/O; waits for a running write.
+    pub fn set_policy(&self, policy: Policy) -> Result<(), ShieldError> {
+        Ok(self.store.set_policy(policy)?)
     }
 
     // ---- Citizen reports -------------------------------------------------------------------
