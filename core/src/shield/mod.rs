@@ -353,7 +353,8 @@ impl Shield {
     /// [`ShieldError::Backoff`] (schedule the next sync after `seconds`),
     /// [`ShieldError::VerificationFailed`] (a refused or expired update),
     /// [`ShieldError::Storage`]. Report uploads are recorded on each report whatever happens to
-    /// the list.
+    /// the list, and the list is updated whatever happens to the uploads (a failing outbox is
+    /// reported after the list update as [`ShieldError::Storage`]).
     pub fn sync(&self, transport: &dyn Transport) -> Result<SyncSummary, ShieldError> {
         self.sync_at(transport, unix_now())
     }
@@ -362,9 +363,13 @@ impl Shield {
     /// clock.
     pub fn sync_at(&self, transport: &dyn Transport, now: i64) -> Result<SyncSummary, ShieldError> {
         let _one = self.sync_guard()?;
-        let reports = self.upload(transport, now)?;
+        // Both run whatever the other does: a broken outbox never holds back a list update.
+        let reports = self.upload(transport, now);
         let list = sync::sync(&self.store, transport, &self.sync_config, now)?;
-        Ok(SyncSummary { list, reports })
+        Ok(SyncSummary {
+            list,
+            reports: reports?,
+        })
     }
 
     fn sync_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, ShieldError> {
