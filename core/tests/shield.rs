@@ -1013,3 +1013,19 @@ fn lookups_from_many_threads_see_one_release_at_a_time_while_syncs_land() {
         assert!(seen.contains(&6), "{seen:?}");
     }
 }
+
+#[test]
+fn reports_go_out_even_when_the_list_cannot_be_updated() {
+    let (dir, config) = dir_and_config();
+    let shield = Shield::open(dir.path(), config).unwrap();
+    let a = shield
+        .queue_report(report(Kind::Phone, "13800138000"))
+        .unwrap();
+    // The intake has no list to serve: the manifest request answers 404.
+    let intake = Intake::default();
+    assert!(matches!(
+        shield.sync_at(&intake, NOW),
+        Err(ShieldError::Network { .. })
+    ));
+    assert!(matches!(state_of(&shield, a.id), ReportState::Sent { .. }));
+}
