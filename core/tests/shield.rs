@@ -266,6 +266,36 @@ fn user_lists_and_protected_numbers() {
     let st = shield.status_at(NOW);
     assert_eq!((st.user_allowed, st.user_blocked), (0, 2));
     assert!(st.protected >= 6);
+    // A settings screen lists them.
+    shield.allow(Kind::Alipay, "User@Example.com").unwrap();
+    let entries = shield.user_list_entries();
+    let listed: Vec<(Kind, &str, UserList)> = entries
+        .iter()
+        .map(|e| (e.kind, e.canonical.as_str(), e.list))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (Kind::Phone, "+8613900139000", UserList::Block),
+            (Kind::Qq, "55555555", UserList::Block),
+            (Kind::Alipay, "user@example.com", UserList::Allow),
+        ]
+    );
+    shield.protect(Kind::Bank, "6222021234567890123").unwrap();
+    let protected = shield.protected_entries();
+    assert!(protected.iter().any(|p| p.canonical == "110" && p.builtin));
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.canonical == "12345" && p.builtin)
+    );
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.kind == Kind::Bank && p.canonical == "6222021234567890123" && !p.builtin)
+    );
+    assert_eq!(protected.iter().filter(|p| !p.builtin).count(), 1);
+    assert!(!format!("{entries:?}{protected:?}").contains("55555555"));
 }
 
 #[test]

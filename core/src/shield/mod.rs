@@ -15,7 +15,7 @@
 //! |---|---|---|---|
 //! | [`open`](Shield::open) | reads and creates files | – | – |
 //! | [`open_read_only`](Shield::open_read_only) | reads | – | – (works while another process writes) |
-//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
+//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list), [`user_list_entries`](Shield::user_list_entries), [`protected_entries`](Shield::protected_entries) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
 //! | [`status`](Shield::status), [`reports`](Shield::reports) | a few small reads | – | a short SQLite read |
 //! | [`allow`](Shield::allow), [`block`](Shield::block), [`protect`](Shield::protect)…, [`queue_report`](Shield::queue_report) | one small durable write | – | another write (a sync's commit) |
 //! | [`set_policy`](Shield::set_policy) | – | – | another write |
@@ -85,8 +85,10 @@ pub use error::{Error, ShieldError};
 pub use message::MessageFinding;
 
 use crate::identifier::normalize;
+use crate::key::Key;
 use crate::kind::Kind;
 use crate::outbox::{Outbox, ReportEndpoint};
+use crate::protected::BUILTIN_PROTECTED;
 use crate::release::keys::KeySet;
 use crate::store::{CallDirectoryChanges, Store, StoreOptions, UserList};
 use crate::sync::transport::Transport;
@@ -122,6 +124,48 @@ pub struct ShieldStatus {
     pub reports: ReportCounts,
     /// The state digest of the list (64 hex digits), for support.
     pub state_digest: String,
+}
+
+/// An identifier on the user's own lists, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserListEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// Which list.
+    pub list: UserList,
+}
+
+impl std::fmt::Debug for UserListEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserListEntry")
+            .field("kind", &self.kind)
+            .field("list", &self.list)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A protected identifier, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProtectedEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// One of the built-in emergency, police and government lines (cannot be removed).
+    pub builtin: bool,
+}
+
+impl std::fmt::Debug for ProtectedEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtectedEntry")
+            .field("kind", &self.kind)
+            .field("builtin", &self.builtin)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one [`Shield::sync`] did.
@@ -288,6 +332,55 @@ impl Shield {
     /// Which of the user's lists an identifier is on, if any. Lock-free, no I/O.
     pub fn user_list(&self, kind: Kind, value: &str) -> Result<Option<UserList>, ShieldError> {
         Ok(self.store.user_entry(&normalize(kind, value)?))
+    }
+
+    /// Everything on the user's own lists, ordered by kind and canonical form. No I/O.
+    pub fn user_list_entries(&self) -> Vec<UserListEntry> {
+        let view = self.store.view();
+        let mut out: Vec<UserListEntry> = view
+            .0
+            .user
+            .iter()
+            .filter_map(|(key, list)| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(UserListEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    list: *list,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out
+    }
+
+    /// Every protected identifier, built-in ones included, ordered by kind and canonical form.
+    /// No I/O.
+    pub fn protected_entries(&self) -> Vec<ProtectedEntry> {
+        let builtin: std::collections::HashSet<Key> = BUILTIN_PROTECTED
+            .iter()
+            .flat_map(|c| {
+                let normalized = normalize(Kind::Phone, c).ok().map(|id| id.key());
+                std::iter::once(Key::new(Kind::Phone, c)).chain(normalized)
+            })
+            .collect();
+        let view = self.store.view();
+        let mut out: Vec<ProtectedEntry> = view
+            .0
+            .protected
+            .iter()
+            .filter_map(|key| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(ProtectedEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    builtin: builtin.contains(&key),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out.dedup();
+        out
     }
 
     // ---- The user's own lists: one small durable write each --------------------------------
