@@ -1121,3 +1121,37 @@ fn a_second_process_reads_alongside_the_writer_and_writes_nothing() {
     }
     assert_eq!(writer.check_qq("66666666").unwrap().source, Source::None);
 }
+
+#[test]
+fn a_broken_outbox_never_stops_the_protection() {
+    let w = world(20);
+    std::fs::create_dir_all(w.store_dir()).unwrap();
+    // Garbage: set aside, a new outbox takes reports again.
+    std::fs::write(
+        w.store_dir().join("outbox.sqlite"),
+        b"not a database at all",
+    )
+    .unwrap();
+    {
+        let shield = open(&w);
+        shield
+            .queue_report(report(Kind::Phone, "13800138000"))
+            .unwrap();
+        assert!(w.store_dir().join("outbox.sqlite.damaged").exists());
+    }
+    // Written by a newer app version: left alone; reports are unavailable, the rest works.
+    let conn = rusqlite::Connection::open(w.store_dir().join("outbox.sqlite")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let shield = open(&w);
+    assert!(matches!(shield.reports(), Err(ShieldError::Storage { .. })));
+    assert_eq!(shield.sync_at(&w.transport, NOW).unwrap().list.release, 2);
+    assert_eq!(
+        shield
+            .check_call("13800138000", Direction::Incoming)
+            .unwrap()
+            .action,
+        Action::Block
+    );
+    assert_eq!(shield.status_at(NOW).reports.pending, 0);
+}

@@ -177,12 +177,20 @@ pub struct SyncSummary {
     pub reports: ReportUploads,
 }
 
+/// The report outbox of a shield.
+enum OutboxSlot {
+    Open(Outbox),
+    /// Opened with [`Shield::open_read_only`]: no outbox.
+    ReadOnly,
+    /// `outbox.sqlite` could not be opened (a newer schema, I/O): report methods fail with this.
+    Unavailable(ShieldError),
+}
+
 /// The one object an app holds. See the [module docs](self) for a guide, and each method for
 /// what it touches. `Send + Sync`.
 pub struct Shield {
     store: Store,
-    /// `None` when opened read-only.
-    outbox: Option<Outbox>,
+    outbox: OutboxSlot,
     sync_config: SyncConfig,
     reports: Option<ReportEndpoint>,
     /// One sync at a time (a second caller waits for the first to finish).
@@ -225,10 +233,15 @@ impl Shield {
             ..StoreOptions::default()
         };
         let store = Store::open(dir, options)?;
-        let outbox = Outbox::open(dir)?;
+        // A failing outbox must not stop the protection: lookups and syncs go on, and report
+        // methods answer with the outbox's error.
+        let outbox = match Outbox::open_or_set_aside(dir) {
+            Ok(outbox) => OutboxSlot::Open(outbox),
+            Err(e) => OutboxSlot::Unavailable(ShieldError::from(e)),
+        };
         Ok(Shield {
             store,
-            outbox: Some(outbox),
+            outbox,
             sync_config,
             reports,
             syncing: Mutex::new(()),
@@ -256,21 +269,25 @@ impl Shield {
         let store = Store::open_existing(dir.as_ref(), options)?;
         Ok(Shield {
             store,
-            outbox: None,
+            outbox: OutboxSlot::ReadOnly,
             sync_config,
             reports: None,
             syncing: Mutex::new(()),
         })
     }
 
-    /// The outbox, or the error a read-only shield answers with.
+    /// The outbox, or the error a read-only shield or an unavailable outbox answers with.
     fn outbox(&self) -> Result<&Outbox, ShieldError> {
-        self.outbox.as_ref().ok_or_else(read_only)
+        match &self.outbox {
+            OutboxSlot::Open(outbox) => Ok(outbox),
+            OutboxSlot::ReadOnly => Err(read_only()),
+            OutboxSlot::Unavailable(e) => Err(e.clone()),
+        }
     }
 
     /// Whether this shield was opened with [`Shield::open_read_only`].
     pub fn is_read_only(&self) -> bool {
-        self.outbox.is_none()
+        matches!(self.outbox, OutboxSlot::ReadOnly)
     }
 
     // ---- Lookups: lock-free, no I/O, any thread -------------------------------------------
@@ -492,8 +509,9 @@ impl Shield {
     /// [`ShieldError::Backoff`] (schedule the next sync after `seconds`),
     /// [`ShieldError::VerificationFailed`] (a refused or expired update),
     /// [`ShieldError::Storage`]. Report uploads are recorded on each report whatever happens to
-    /// the list, and the list is updated whatever happens to the uploads (a failing outbox is
-    /// reported after the list update as [`ShieldError::Storage`]).
+    /// the list, and the list is updated whatever happens to the uploads: a failing outbox does
+    /// not fail the sync (it is logged, counted as nothing sent in [`SyncSummary::reports`], and
+    /// [`Shield::reports`] answers with its error).
     pub fn sync(&self, transport: &dyn Transport) -> Result<SyncSummary, ShieldError> {
         self.sync_at(transport, unix_now())
     }
@@ -505,13 +523,12 @@ impl Shield {
         if self.is_read_only() {
             return Err(read_only());
         }
-        // Both run whatever the other does: a broken outbox never holds back a list update.
-        let reports = self.upload(transport, now);
+        // Both run whatever the other does: a broken outbox never holds back a list update,
+        // nor makes it look failed (its error was logged by the mapping, and the report methods
+        // answer with it).
+        let reports = self.upload(transport, now).unwrap_or_default();
         let list = sync::sync(&self.store, transport, &self.sync_config, now)?;
-        Ok(SyncSummary {
-            list,
-            reports: reports?,
-        })
+        Ok(SyncSummary { list, reports })
     }
 
     fn sync_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, ShieldError> {
@@ -556,8 +573,8 @@ impl Shield {
             user_blocked: st.user_blocked as u64,
             protected: st.protected as u64,
             reports: self
-                .outbox
-                .as_ref()
+                .outbox()
+                .ok()
                 .and_then(|o| o.counts().ok())
                 .unwrap_or_default(),
             state_digest: st.digest.to_hex(),
