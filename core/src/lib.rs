@@ -11,7 +11,11 @@
 //! - [`entry`]: the small packed value stored with each blocklist entry, and blocklist changes.
 //! - [`verdict`]: the answer to a lookup and the policy that maps risk and direction to an action.
 //! - [`store`]: the on-device store — base [`snapshot`] (FST, mmap) + [`overlay`] + SQLite state,
-//!   with the blocklist's state [`digest`] maintained per change; the facade apps call.
+//!   with the blocklist's state [`digest`] maintained per change.
+//! - [`sync`]: signed updates from the server ([`release`] holds the formats).
+//! - [`outbox`]: citizen reports queued on the device and uploaded on the next sync.
+//! - [`shield`]: **the facade apps call** — [`shield::Shield`], one object with plain types that
+//!   `fraudshield-ffi` exports to Kotlin and Swift. Start there.
 //!
 //! This crate is pure Rust with no FFI and no server code: `fraudshield-ffi` wraps it for Kotlin
 //! and Swift, `fraudshield-server` uses it for the wire format and snapshot building.
@@ -33,9 +37,12 @@ pub mod entry;
 pub mod identifier;
 pub mod key;
 pub mod kind;
+pub mod outbox;
 pub mod overlay;
+pub mod protected;
 pub mod release;
 pub mod scan;
+pub mod shield;
 pub mod snapshot;
 pub mod store;
 pub mod sync;

@@ -147,8 +147,18 @@ fn spans_cover_the_raw_numbers_with_their_separators() {
             "+86 138-0013-8000"
         ]
     );
-    assert_eq!(found[0].reason, Reason::Context("卡号"));
-    assert_eq!(found[1].reason, Reason::Shape(Shape::Mobile));
+    assert_eq!(
+        found[0].reason,
+        Reason::Context {
+            word: "卡号".to_string()
+        }
+    );
+    assert_eq!(
+        found[1].reason,
+        Reason::Shape {
+            shape: Shape::Mobile
+        }
+    );
 }
 
 #[test]

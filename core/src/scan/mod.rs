@@ -49,7 +49,7 @@
 //!    | QQ cue, 5–12 digits, no leading 0 | QQ (even 11 digits that look like a mobile) |
 //!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
 //!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
-//!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
+//!    | shape: `+…`/`00…`, an 11-digit mobile from an allocated range (also after `86` or an IP-dial prefix; `160…` is an order number here, though `check` takes it as a spoofed caller id), `400`/`800` + 7 digits, trunk-`0` landline | phone |
 //!    | shape: `2088` + 12 digits, unless a code word is nearest | Alipay user id (no card starts with `2088`) |
 //!    | bank cue, 12–30 digits (at most 19 when written in spaced groups) | bank (a phone shape above wins: no card starts with `0` or `+`) |
 //!    | code cue | nothing more |
@@ -98,20 +98,28 @@ pub struct Finding {
     pub reason: Reason,
 }
 
-/// Why a stretch of text was recognised as an identifier of a given kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a stretch of text was recognised as an identifier of a given kind. A plain owned value
+/// (it crosses the FFI unchanged).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    /// A context word shortly before it decided, e.g. `卡号` or `qq` (words are stored folded:
-    /// ASCII lower-case, full-width forms as ASCII).
-    Context(&'static str),
+    /// A context word shortly before it decided.
+    Context {
+        /// The word, e.g. `卡号` or `qq` (words are stored folded: ASCII lower-case, full-width
+        /// forms as ASCII).
+        word: String,
+    },
     /// Its own shape decided, without needing a context word.
-    Shape(Shape),
+    Shape {
+        /// The shape rule.
+        shape: Shape,
+    },
 }
 
 /// The shape rules that recognise an identifier without a context word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// An 11-digit Chinese mobile number `1[3-9]…`, possibly after `86` or an IP-dial prefix.
+    /// An 11-digit Chinese mobile number from an allocated range, possibly after `86` or an
+    /// IP-dial prefix.
     Mobile,
     /// A number after `+` or the `00` international prefix.
     International,
@@ -147,8 +155,27 @@ impl fmt::Display for Reason {
     /// `context 卡号` or `shape mobile`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Context(word) => write!(f, "context {word}"),
-            Reason::Shape(shape) => write!(f, "shape {}", shape.as_str()),
+            Reason::Context { word } => write!(f, "context {word}"),
+            Reason::Shape { shape } => write!(f, "shape {}", shape.as_str()),
+        }
+    }
+}
+
+/// The scanner's own copy of a [`Reason`]: `Copy`, with the word borrowed from the cue table;
+/// turned into the owned [`Reason`] only for what is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Context(&'static str),
+    Shape(Shape),
+}
+
+impl Why {
+    fn into_reason(self) -> Reason {
+        match self {
+            Why::Context(word) => Reason::Context {
+                word: word.to_owned(),
+            },
+            Why::Shape(shape) => Reason::Shape { shape },
         }
     }
 }
@@ -464,10 +491,10 @@ impl Scanner<'_> {
             && rules::is_qq(local.as_bytes());
         match cue {
             Some((Cue::Alipay, word)) => {
-                self.push(Kind::Alipay, start..end, Reason::Context(word));
+                self.push(Kind::Alipay, start..end, Why::Context(word));
             }
             Some((Cue::Code | Cue::Reference, _)) => {}
-            _ if qq_mail => self.push(Kind::Qq, start..at, Reason::Shape(Shape::QqMail)),
+            _ if qq_mail => self.push(Kind::Qq, start..at, Why::Shape(Shape::QqMail)),
             _ => {}
         }
         domain_end
@@ -636,7 +663,7 @@ impl Scanner<'_> {
             }
             match matched {
                 Some((j, (kind, span, reason))) => {
-                    if let (Reason::Context(_), Some(label)) = (reason, cue) {
+                    if let (Why::Context(_), Some(label)) = (reason, cue) {
                         self.list = Some((span.end, label));
                     }
                     self.push(kind, span, reason);
@@ -655,7 +682,7 @@ impl Scanner<'_> {
         j: usize,
         cue: &mut Option<Cues>,
         lookup: impl FnOnce() -> Cues,
-    ) -> Option<(Kind, Range<usize>, Reason)> {
+    ) -> Option<(Kind, Range<usize>, Why)> {
         let text = self.text;
         let chunks = &self.run.chunks[i..=j];
         let first = chunks.first()?;
@@ -753,7 +780,7 @@ impl Scanner<'_> {
 
     /// Normalizes `text[span]` as `kind` and records it; a span that does not normalize is
     /// dropped.
-    fn push(&mut self, kind: Kind, span: Range<usize>, reason: Reason) {
+    fn push(&mut self, kind: Kind, span: Range<usize>, why: Why) {
         let Some(raw) = self.text.get(span.clone()) else {
             return;
         };
@@ -761,7 +788,7 @@ impl Scanner<'_> {
             self.found.push(Finding {
                 identifier,
                 span,
-                reason,
+                reason: why.into_reason(),
             });
         }
     }
@@ -780,7 +807,7 @@ impl Chunk {
 /// The kind of the digits `d` (with a leading `+` when `plus`) given the context words before
 /// them (nearest first), and the reason; `None` when they are no identifier. The order of the
 /// rules is the table in the module docs.
-fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
+fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Why)> {
     use rules::*;
     if d.is_empty() {
         return None;
@@ -809,7 +836,7 @@ fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
                 Cue::Alipay => Kind::Alipay,
                 _ => Kind::Phone,
             };
-            return Some((kind, Reason::Context(word)));
+            return Some((kind, Why::Context(word)));
         }
     }
     let national = match d {
@@ -835,22 +862,22 @@ fn decide(d: &[u8], plus: bool, cues: Cues) -> Option<(Kind, Reason)> {
     // A phone shape beats a bank word: `开户行：中国银行，有疑问打 0755 8888 9999` names a
     // landline, and no card starts with a trunk `0` or `+`.
     if let Some(shape) = shape {
-        return Some((Kind::Phone, Reason::Shape(shape)));
+        return Some((Kind::Phone, Why::Shape(shape)));
     }
     // `2088` + 12 digits is Alipay's own user-id range; no card number starts that way.
     if nearest != Some(Cue::Code) && !plus && is_alipay_user_id(d) {
-        return Some((Kind::Alipay, Reason::Shape(Shape::AlipayUserId)));
+        return Some((Kind::Alipay, Why::Shape(Shape::AlipayUserId)));
     }
     if let Some((_, word)) = cues.iter().find(|(c, _)| *c == Cue::Bank)
         && is_bank_length(d)
     {
-        return Some((Kind::Bank, Reason::Context(word)));
+        return Some((Kind::Bank, Why::Context(word)));
     }
     if nearest == Some(Cue::Code) || plus {
         return None;
     }
     if is_likely_card(d) {
-        return Some((Kind::Bank, Reason::Shape(Shape::LuhnCard)));
+        return Some((Kind::Bank, Why::Shape(Shape::LuhnCard)));
     }
     None
 }
@@ -865,6 +892,17 @@ mod tests {
             .into_iter()
             .map(|f| (f.identifier.kind(), &text[f.span]))
             .collect()
+    }
+
+    #[test]
+    fn an_unallocated_mobile_range_in_a_message_is_no_phone_number() {
+        // The normalizer accepts it (a spoofed caller id is checked as one), the scanner does
+        // not take an 11-digit run no phone can have for a number.
+        assert_eq!(kinds("运单号16012345678已签收"), vec![]);
+        assert_eq!(
+            kinds("运单号16012345678，客服13800138000"),
+            vec![(Kind::Phone, "13800138000")]
+        );
     }
 
     #[test]

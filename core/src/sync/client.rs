@@ -1,6 +1,6 @@
 //! The sync algorithm (see the [module docs](super) for the protocol and its guarantees).
 
-use super::transport::{Request, Response, Transport, TransportError};
+use super::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use super::{Freshness, Rejection, SyncError, SyncReport, UpdatePath, meta};
 use crate::digest::StateDigest;
 use crate::entry::EntryValue;
@@ -10,7 +10,7 @@ use crate::release::manifest::{ArtifactRef, Manifest};
 use crate::release::signed::{Bundle, PayloadType, TrustState, VerifyError};
 use crate::release::wire::{self, Limits, WireError, WireHeader, WireKind};
 use crate::store::{InstallFromError, Store, StoreError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where and how to sync. Constructing one does no I/O.
 #[derive(Debug, Clone)]
@@ -174,19 +174,27 @@ impl Run<'_> {
         path: &str,
         max_bytes: u64,
         etag: Option<&str>,
-    ) -> Result<Response, SyncError> {
+    ) -> Result<HttpResponse, SyncError> {
         let url = format!("{}{}", self.config.server, path);
-        let req = Request {
-            url: &url,
-            max_bytes,
-            deadline: Instant::now() + self.config.request_timeout,
-            if_none_match: etag,
-            if_modified_since: None,
-        };
+        let timeout_ms = u64::try_from(self.config.request_timeout.as_millis()).unwrap_or(u64::MAX);
+        let mut req = HttpRequest::get(&url, max_bytes, timeout_ms);
+        if let Some(etag) = etag {
+            req = req.with_header("If-None-Match", etag);
+        }
         self.requests += 1;
-        let resp = self.transport.fetch(&req).map_err(network)?;
+        let resp = self.transport.send(req).map_err(network)?;
         self.bytes += resp.body.len() as u64;
         Ok(resp)
+    }
+
+    fn report(&self, release_before: u64, release: u64, path: UpdatePath) -> SyncReport {
+        SyncReport {
+            release_before,
+            release,
+            path,
+            requests: self.requests,
+            bytes_downloaded: self.bytes,
+        }
     }
 
     /// Downloads an artifact and checks size and hash before anything parses it.
@@ -321,7 +329,9 @@ impl<S: Iterator<Item = Result<(Key, u64), E>>, E> Iterator for ApplyDelta<S, E>
 /// Runs one sync against `transport` at time `now` (Unix seconds). See the [module docs](super).
 ///
 /// On any error the store is unchanged (except a persisted backoff) and keeps serving the last
-/// good state.
+/// good state. The steps, in order: [`check_backoff`], [`fetch_manifest`], [`verify_manifest`],
+/// [`plan`], then [`apply_delta`] or [`install_snapshot`] (a delta whose result does not match
+/// the signed digest falls back to the snapshot).
 pub fn sync(
     store: &Store,
     transport: &dyn Transport,
@@ -329,13 +339,7 @@ pub fn sync(
     now: i64,
 ) -> Result<SyncReport, SyncError> {
     let p = load(store)?;
-    if let Some(nb) = p.not_before
-        && nb > now
-    {
-        return Err(SyncError::Backoff {
-            seconds: (nb - now) as u64,
-        });
-    }
+    check_backoff(&p, now)?;
     let mut run = Run {
         transport,
         config,
@@ -343,50 +347,182 @@ pub fn sync(
         bytes: 0,
     };
     let have = store.list_version();
-    let etag = if p.manifest_hash.is_some() {
-        p.etag.as_deref()
-    } else {
-        None
+    let up_to_date = |run: &Run<'_>| -> Result<SyncReport, SyncError> {
+        check_not_expired(&p, config, now)?;
+        Ok(run.report(have, have, UpdatePath::UpToDate))
     };
-    let resp = run.get("v1/manifest", config.max_manifest_bytes, etag)?;
-    let up_to_date = |run: &Run<'_>, p: &Persisted| -> Result<SyncReport, SyncError> {
-        if let Some(exp) = p.expires_at
-            && now > exp.saturating_add(config.clock_skew_secs)
-        {
-            return Err(SyncError::Stale { since: exp });
+    let Some(resp) = fetch_manifest(&mut run, store, &p, now)? else {
+        return up_to_date(&run);
+    };
+    let Some(verified) = verify_manifest(store, &resp, &p, config, now)? else {
+        return up_to_date(&run);
+    };
+    let manifest = &verified.manifest;
+    let plan = plan(store, manifest, have, config);
+    let mut path = UpdatePath::Snapshot;
+    if let Some(delta) = plan.delta {
+        if apply_delta(&mut run, store, &verified, delta)? {
+            return Ok(run.report(have, manifest.release, UpdatePath::Delta));
         }
-        Ok(SyncReport {
-            release_before: have,
-            release: have,
-            path: UpdatePath::UpToDate,
-            requests: run.requests,
-            bytes_downloaded: run.bytes,
-        })
+        path = UpdatePath::DeltaFellBackToSnapshot;
+    }
+    let Some((snapshot, top)) = plan.snapshot else {
+        return Err(SyncError::InvalidUpdate(Rejection::NoUsableArtifact));
     };
+    install_snapshot(&mut run, store, &verified, snapshot, top)?;
+    Ok(run.report(have, manifest.release, path))
+}
+
+/// Step 1: no request at all before a persisted server backoff ends.
+fn check_backoff(p: &Persisted, now: i64) -> Result<(), SyncError> {
+    match p.not_before {
+        Some(nb) if nb > now => Err(SyncError::Backoff {
+            seconds: (nb - now) as u64,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An accepted manifest that expired (beyond the skew tolerance) makes "up to date" stale.
+fn check_not_expired(p: &Persisted, config: &SyncConfig, now: i64) -> Result<(), SyncError> {
+    match p.expires_at {
+        Some(exp) if now > exp.saturating_add(config.clock_skew_secs) => {
+            Err(SyncError::Stale { since: exp })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Step 2: the manifest bundle, conditional on the last accepted one's ETag. `None`: 304, the
+/// held manifest is still current. 429/503 persist the server's backoff.
+fn fetch_manifest(
+    run: &mut Run<'_>,
+    store: &Store,
+    p: &Persisted,
+    now: i64,
+) -> Result<Option<HttpResponse>, SyncError> {
+    let etag = p.manifest_hash.as_ref().and(p.etag.as_deref());
+    let resp = run.get("v1/manifest", run.config.max_manifest_bytes, etag)?;
     match resp.status {
-        200 => {}
-        304 if p.manifest_hash.is_some() => return up_to_date(&run, &p),
+        200 => Ok(Some(resp)),
+        304 if p.manifest_hash.is_some() => Ok(None),
         429 | 503 => {
             let wait = resp
-                .retry_after
-                .unwrap_or(config.default_backoff)
-                .min(config.max_backoff);
+                .retry_after_secs()
+                .map(Duration::from_secs)
+                .unwrap_or(run.config.default_backoff)
+                .min(run.config.max_backoff);
             let nb = now.saturating_add(wait.as_secs() as i64);
             store
                 .set_meta(&[(meta::NOT_BEFORE, &nb.to_be_bytes())])
                 .map_err(storage)?;
-            return Err(SyncError::Backoff {
+            Err(SyncError::Backoff {
                 seconds: wait.as_secs(),
-            });
+            })
         }
-        s => {
-            return Err(SyncError::Network(format!(
-                "manifest request answered with HTTP status {s}"
-            )));
-        }
+        s => Err(SyncError::Network(format!(
+            "manifest request answered with HTTP status {s}"
+        ))),
     }
+}
+
+/// A manifest whose signature, list, release and times passed, with what commits with it.
+struct Verified {
+    manifest: Manifest,
+    /// The trust state after the bundle's key rotations.
+    trust: TrustState,
+    /// SHA-256 of the manifest payload.
+    hash: [u8; 32],
+    etag: Option<String>,
+}
+
+impl Verified {
+    /// The sync state committed with the new list, in the same transaction.
+    fn meta_values(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let m = &self.manifest;
+        vec![
+            (meta::RELEASE, m.release.to_be_bytes().to_vec()),
+            (meta::MANIFEST, self.hash.to_vec()),
+            (meta::EXPIRES_AT, m.expires_at.to_be_bytes().to_vec()),
+            (meta::CREATED_AT, m.created_at.to_be_bytes().to_vec()),
+            (meta::LIST_ID, m.list_id.as_bytes().to_vec()),
+            (meta::TRUST, self.trust.encode()),
+            (
+                meta::ETAG,
+                self.etag.clone().unwrap_or_default().into_bytes(),
+            ),
+            (meta::NOT_BEFORE, 0i64.to_be_bytes().to_vec()),
+        ]
+    }
+
+    fn expected_digest(&self) -> StateDigest {
+        StateDigest(self.manifest.state_digest)
+    }
+}
+
+fn meta_refs<'v>(values: &'v [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'v [u8])> {
+    values.iter().map(|(k, v)| (*k, v.as_slice())).collect()
+}
+
+/// Step 3: signature (after walking the key-rotation chain), list id, rollback floor, release
+/// reuse, creation and expiry times. `None`: this is the manifest already held (up to date).
+fn verify_manifest(
+    store: &Store,
+    resp: &HttpResponse,
+    p: &Persisted,
+    config: &SyncConfig,
+    now: i64,
+) -> Result<Option<Verified>, SyncError> {
     let invalid = SyncError::InvalidUpdate;
-    let bundle = Bundle::decode(&resp.body).map_err(|_| invalid(Rejection::Malformed))?;
+    let (manifest, trust, hash) = verify_signature(&resp.body, p, config)?;
+    let expected_list = config.list_id.as_ref().or(p.list_id.as_ref());
+    if expected_list.is_some_and(|l| *l != manifest.list_id) {
+        return Err(invalid(Rejection::WrongList));
+    }
+    let etag = resp.header("etag").map(str::to_owned);
+    if manifest.release < p.release {
+        return Err(invalid(Rejection::Rollback {
+            have: p.release,
+            offered: manifest.release,
+        }));
+    }
+    if manifest.release == p.release && p.manifest_hash.is_some() {
+        if p.manifest_hash.as_deref() != Some(&hash[..]) {
+            return Err(invalid(Rejection::ReleaseConflict));
+        }
+        if etag.is_some() && etag != p.etag {
+            let e = etag.unwrap_or_default();
+            store
+                .set_meta(&[(meta::ETAG, e.as_bytes())])
+                .map_err(storage)?;
+        }
+        return Ok(None);
+    }
+    if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
+        return Err(invalid(Rejection::CreatedInFuture));
+    }
+    if now > manifest.expires_at.saturating_add(config.clock_skew_secs) {
+        return Err(SyncError::Stale {
+            since: p.expires_at.unwrap_or(manifest.expires_at),
+        });
+    }
+    Ok(Some(Verified {
+        manifest,
+        trust,
+        hash,
+        etag,
+    }))
+}
+
+/// The manifest in a bundle, once its signature verifies with the trust state reached through
+/// the bundle's key rotations; with that trust state and the manifest's hash.
+fn verify_signature(
+    body: &[u8],
+    p: &Persisted,
+    config: &SyncConfig,
+) -> Result<(Manifest, TrustState, [u8; 32]), SyncError> {
+    let invalid = SyncError::InvalidUpdate;
+    let bundle = Bundle::decode(body).map_err(|_| invalid(Rejection::Malformed))?;
     // Trust: the persisted position on the rotation chain, or the pinned keys.
     let start = p
         .trust
@@ -402,132 +538,97 @@ pub fn sync(
     bundle
         .manifest
         .verify(PayloadType::Manifest, &trust.keys)
-        .map_err(|e| {
-            invalid(match e {
-                VerifyError::UntrustedKey | VerifyError::BelowThreshold { .. } => {
-                    Rejection::UntrustedKey
-                }
-                VerifyError::BadSignature => Rejection::BadSignature,
-                VerifyError::WrongType | VerifyError::Malformed(_) => Rejection::Malformed,
-            })
-        })?;
-    let manifest = claimed;
-    let expected_list = config.list_id.as_ref().or(p.list_id.as_ref());
-    if expected_list.is_some_and(|l| *l != manifest.list_id) {
-        return Err(invalid(Rejection::WrongList));
-    }
-    let hash = bundle.manifest_hash();
-    if manifest.release < p.release {
-        return Err(invalid(Rejection::Rollback {
-            have: p.release,
-            offered: manifest.release,
-        }));
-    }
-    if manifest.release == p.release && p.manifest_hash.is_some() {
-        if p.manifest_hash.as_deref() == Some(&hash[..]) {
-            if resp.etag.is_some() && resp.etag != p.etag {
-                let e = resp.etag.clone().unwrap_or_default();
-                store
-                    .set_meta(&[(meta::ETAG, e.as_bytes())])
-                    .map_err(storage)?;
-            }
-            return up_to_date(&run, &p);
-        }
-        return Err(invalid(Rejection::ReleaseConflict));
-    }
-    if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
-        return Err(invalid(Rejection::CreatedInFuture));
-    }
-    if now > manifest.expires_at.saturating_add(config.clock_skew_secs) {
-        return Err(SyncError::Stale {
-            since: p.expires_at.unwrap_or(manifest.expires_at),
-        });
-    }
+        .map_err(|e| invalid(signature_rejection(e)))?;
+    Ok((claimed, trust, bundle.manifest_hash()))
+}
 
-    // The meta values committed with the new state, in the same transaction.
-    let release_b = manifest.release.to_be_bytes();
-    let expires_b = manifest.expires_at.to_be_bytes();
-    let created_b = manifest.created_at.to_be_bytes();
-    let trust_b = trust.encode();
-    let etag_b = resp.etag.clone().unwrap_or_default();
-    let zero = 0i64.to_be_bytes();
-    let meta_values: Vec<(&str, &[u8])> = vec![
-        (meta::RELEASE, &release_b),
-        (meta::MANIFEST, &hash),
-        (meta::EXPIRES_AT, &expires_b),
-        (meta::CREATED_AT, &created_b),
-        (meta::LIST_ID, manifest.list_id.as_bytes()),
-        (meta::TRUST, &trust_b),
-        (meta::ETAG, etag_b.as_bytes()),
-        (meta::NOT_BEFORE, &zero),
-    ];
-    let expected_digest = StateDigest(manifest.state_digest);
+fn signature_rejection(e: VerifyError) -> Rejection {
+    match e {
+        VerifyError::UntrustedKey | VerifyError::BelowThreshold { .. } => Rejection::UntrustedKey,
+        VerifyError::BadSignature => Rejection::BadSignature,
+        VerifyError::WrongType | VerifyError::Malformed(_) => Rejection::Malformed,
+    }
+}
 
-    // Plan: one delta if one applies to what we hold, else snapshot (+ delta); fewer bytes wins.
+/// What to download: a delta, or the snapshot plus the delta from it to the release.
+struct Plan<'m> {
+    delta: Option<&'m ArtifactRef>,
+    snapshot: Option<(&'m ArtifactRef, Option<&'m ArtifactRef>)>,
+}
+
+/// Step 4: one delta if one applies to what we hold, else snapshot (+ delta); fewer bytes wins.
+///
+/// A delta lands in the overlay (SQLite rows + memory), a snapshot becomes a new base file: for
+/// large batches the snapshot is far cheaper (2M entries into an empty store, loopback, release
+/// build: 15.8 s as one delta, 4.4 s as a snapshot), so a delta is used only below half the
+/// snapshot plan's bytes, and never to fill an empty store.
+fn plan<'m>(store: &Store, manifest: &'m Manifest, have: u64, config: &SyncConfig) -> Plan<'m> {
     let local_ok = !config.verify_local || store.verify().is_ok();
     let delta = (local_ok && have < manifest.release)
         .then(|| manifest.delta_for(have))
         .flatten();
-    let snap_plan = manifest.snapshot().map(|s| {
+    let snapshot = manifest.snapshot().map(|s| {
         let top = (s.from_release < manifest.release)
             .then(|| manifest.delta_for(s.from_release))
             .flatten();
         (s, top)
     });
-    let snap_cost = snap_plan
+    let snap_cost = snapshot
         .as_ref()
         .map(|(s, d)| s.size + d.map_or(0, |d| d.size));
-    let mut path = UpdatePath::Delta;
-    // A delta lands in the overlay (SQLite rows + memory), a snapshot becomes a new base file:
-    // for large batches the snapshot is far cheaper (2M entries into an empty store, loopback,
-    // release build: 15.8 s as one delta, 4.4 s as a snapshot), so a delta is used only below
-    // half the snapshot plan's bytes, and never to fill an empty store.
-    if let Some(d) = delta
-        && have > 0
-        && snap_cost.is_none_or(|c| d.size.saturating_mul(2) <= c)
-    {
-        let bytes = run.artifact(d)?;
-        let decoded = run.decode(
-            &bytes,
-            WireKind::Delta,
-            &manifest.list_id,
-            d.from_release,
-            manifest.release,
-        )?;
-        let changes = decoded.changes();
-        let mut committed = false;
-        for _ in 0..2 {
-            let staged = store
-                .stage(&changes)
-                .map_err(|_| invalid(Rejection::ArtifactInvalid))?;
-            if staged.digest() != expected_digest {
-                break;
-            }
-            match store.commit(staged, manifest.release, &meta_values) {
-                Ok(()) => {
-                    committed = true;
-                    break;
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(storage(e)),
-            }
+    let delta =
+        delta.filter(|d| have > 0 && snap_cost.is_none_or(|c| d.size.saturating_mul(2) <= c));
+    Plan { delta, snapshot }
+}
+
+/// Step 5a: download, stage and commit a delta. `Ok(false)`: the staged state does not have
+/// the signed digest (thrown away; the caller falls back to the snapshot).
+fn apply_delta(
+    run: &mut Run<'_>,
+    store: &Store,
+    v: &Verified,
+    d: &ArtifactRef,
+) -> Result<bool, SyncError> {
+    let m = &v.manifest;
+    let bytes = run.artifact(d)?;
+    let decoded = run.decode(
+        &bytes,
+        WireKind::Delta,
+        &m.list_id,
+        d.from_release,
+        m.release,
+    )?;
+    let changes = decoded.changes();
+    let meta_values = v.meta_values();
+    // A writer that commits between staging and committing (a user-list edit does not count,
+    // a compaction does) makes the commit a conflict: stage once more.
+    for _ in 0..2 {
+        let staged = store
+            .stage(&changes)
+            .map_err(|_| SyncError::InvalidUpdate(Rejection::ArtifactInvalid))?;
+        if staged.digest() != v.expected_digest() {
+            return Ok(false);
         }
-        if committed {
-            return Ok(SyncReport {
-                release_before: have,
-                release: manifest.release,
-                path,
-                requests: run.requests,
-                bytes_downloaded: run.bytes,
-            });
+        match store.commit(staged, m.release, &meta_refs(&meta_values)) {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(storage(e)),
         }
-        path = UpdatePath::DeltaFellBackToSnapshot;
-    } else {
-        path = UpdatePath::Snapshot;
     }
-    let Some((s, top)) = snap_plan else {
-        return Err(invalid(Rejection::NoUsableArtifact));
-    };
+    Ok(false)
+}
+
+/// Step 5b: download the snapshot (and the delta on top of it), and install it as a new base
+/// whose digest is checked before it becomes live.
+fn install_snapshot(
+    run: &mut Run<'_>,
+    store: &Store,
+    v: &Verified,
+    s: &ArtifactRef,
+    top: Option<&ArtifactRef>,
+) -> Result<(), SyncError> {
+    let m = &v.manifest;
+    let invalid = SyncError::InvalidUpdate;
     let snap_bytes = run.artifact(s)?;
     // Checked in full here (every error is found before the first entry is used), but kept as
     // the artifact's body: entries are decoded one at a time while the base file is built. The
@@ -536,47 +637,43 @@ pub fn sync(
         .decode_streamed(
             &snap_bytes,
             WireKind::Snapshot,
-            &manifest.list_id,
+            &m.list_id,
             s.from_release,
             s.from_release,
         )?
         .into_owned();
     drop(snap_bytes);
-    let delta = if s.from_release < manifest.release {
+    let delta = if s.from_release < m.release {
         let d = top.ok_or(invalid(Rejection::NoUsableArtifact))?;
         let bytes = run.artifact(d)?;
         run.decode(
             &bytes,
             WireKind::Delta,
-            &manifest.list_id,
+            &m.list_id,
             d.from_release,
-            manifest.release,
+            m.release,
         )?
         .entries
     } else {
         Vec::new()
     };
     let entries = ApplyDelta::new(snap.entries(), delta);
-    match store.install_snapshot_from(
-        entries,
-        manifest.release,
-        Some(expected_digest),
-        &meta_values,
-    ) {
-        Ok(()) => Ok(SyncReport {
-            release_before: have,
-            release: manifest.release,
-            path,
-            requests: run.requests,
-            bytes_downloaded: run.bytes,
-        }),
-        Err(InstallFromError::Source(_)) => Err(invalid(Rejection::ArtifactInvalid)),
-        Err(InstallFromError::Store(e)) => Err(match e {
-            StoreError::DigestMismatch { .. } => invalid(Rejection::DigestMismatch),
-            StoreError::Snapshot(_) => invalid(Rejection::ArtifactInvalid),
-            e => storage(e),
-        }),
-    }
+    let meta_values = v.meta_values();
+    store
+        .install_snapshot_from(
+            entries,
+            m.release,
+            Some(v.expected_digest()),
+            &meta_refs(&meta_values),
+        )
+        .map_err(|e| match e {
+            InstallFromError::Source(_) => invalid(Rejection::ArtifactInvalid),
+            InstallFromError::Store(StoreError::DigestMismatch { .. }) => {
+                invalid(Rejection::DigestMismatch)
+            }
+            InstallFromError::Store(StoreError::Snapshot(_)) => invalid(Rejection::ArtifactInvalid),
+            InstallFromError::Store(e) => storage(e),
+        })
 }
 
 #[cfg(test)]

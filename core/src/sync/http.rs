@@ -3,9 +3,11 @@
 //! Used by the CLI and the tests. Mobile builds leave the feature out and let the host app
 //! supply HTTP (about half the size of a mobile build is an HTTP stack).
 
-use super::transport::{Request, Response, Transport, TransportError, parse_retry_after};
+use super::transport::{
+    HttpHeader, HttpMethod, HttpRequest, HttpResponse, Transport, TransportError,
+};
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A blocking HTTP(S) transport.
 #[derive(Debug, Clone)]
@@ -22,78 +24,98 @@ impl HttpTransport {
             .user_agent(concat!("fraudshield/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()
-            .map_err(|e| TransportError::Connection(e.to_string()))?;
+            .map_err(|e| TransportError::Connection {
+                reason: e.to_string(),
+            })?;
         Ok(HttpTransport { client })
     }
 }
 
-fn classify(e: &reqwest::Error) -> TransportError {
+fn classify(e: reqwest::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
     } else {
-        TransportError::Connection(e.to_string())
+        // Without the URL: it may name an artifact, and the error text is shown to users.
+        TransportError::Connection {
+            reason: e.without_url().to_string(),
+        }
     }
 }
 
 impl Transport for HttpTransport {
-    fn fetch(&self, request: &Request<'_>) -> Result<Response, TransportError> {
-        let remaining = request
-            .deadline
-            .checked_duration_since(Instant::now())
-            .ok_or(TransportError::Timeout)?;
-        let mut rb = self.client.get(request.url).timeout(remaining);
-        if let Some(etag) = request.if_none_match {
-            rb = rb.header("If-None-Match", etag);
-        }
-        if let Some(lm) = request.if_modified_since {
-            rb = rb.header("If-Modified-Since", lm);
-        }
-        let resp = rb.send().map_err(|e| classify(&e))?;
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let deadline = Instant::now() + Duration::from_millis(request.timeout_ms);
+        let method = match request.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
         };
+        let mut rb = self
+            .client
+            .request(method, &request.url)
+            .timeout(Duration::from_millis(request.timeout_ms));
+        for h in &request.headers {
+            rb = rb.header(&h.name, &h.value);
+        }
+        if request.method == HttpMethod::Post {
+            rb = rb.body(request.body);
+        }
+        let resp = rb.send().map_err(classify)?;
         let status = resp.status().as_u16();
-        let etag = header("etag");
-        let last_modified = header("last-modified");
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
-        if resp.content_length().is_some_and(|n| n > request.max_bytes) {
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some(HttpHeader {
+                    name: name.as_str().to_owned(),
+                    value: value.to_str().ok()?.to_owned(),
+                })
+            })
+            .collect();
+        let max = request.max_response_bytes;
+        if resp.content_length().is_some_and(|n| n > max) {
             return Err(TransportError::TooLarge);
         }
-        let mut body = Vec::new();
-        let mut reader = resp.take(request.max_bytes.saturating_add(1));
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            if Instant::now() >= request.deadline {
-                return Err(TransportError::Timeout);
-            }
-            match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => body.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let timeout = e.kind() == std::io::ErrorKind::TimedOut
-                        || Instant::now() >= request.deadline
-                        || e.to_string().contains("timed out");
-                    return Err(if timeout {
-                        TransportError::Timeout
-                    } else {
-                        TransportError::Connection(e.to_string())
-                    });
-                }
-            }
-            if body.len() as u64 > request.max_bytes {
-                return Err(TransportError::TooLarge);
-            }
-        }
-        Ok(Response {
+        let body = read_capped(resp, max, deadline)?;
+        Ok(HttpResponse {
             status,
-            etag,
-            last_modified,
-            retry_after,
+            headers,
             body,
         })
+    }
+}
+
+/// Reads a body of at most `max` bytes before `deadline`.
+fn read_capped(
+    resp: reqwest::blocking::Response,
+    max: u64,
+    deadline: Instant,
+) -> Result<Vec<u8>, TransportError> {
+    let mut body = Vec::new();
+    let mut reader = resp.take(max.saturating_add(1));
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(TransportError::Timeout);
+        }
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(body),
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let timeout = e.kind() == std::io::ErrorKind::TimedOut
+                    || Instant::now() >= deadline
+                    || e.to_string().contains("timed out");
+                return Err(if timeout {
+                    TransportError::Timeout
+                } else {
+                    TransportError::Connection {
+                        reason: e.to_string(),
+                    }
+                });
+            }
+        }
+        if body.len() as u64 > max {
+            return Err(TransportError::TooLarge);
+        }
     }
 }

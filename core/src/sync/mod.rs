@@ -3,7 +3,8 @@
 //!
 //! ## Protocol
 //! The whole protocol is `GET <server>v1/manifest` and the artifact paths the manifest names
-//! (formats in [`crate::release`]). One [`sync()`] call:
+//! (formats in [`crate::release`]). Apps call it through [`crate::shield::Shield::sync`], which
+//! also uploads queued citizen reports. One [`sync()`] call, step by step:
 //!
 //! 1. Refuses to touch the network before a persisted server backoff ends ([`SyncError::Backoff`]).
 //! 2. Fetches the manifest bundle (at most 64 KiB) with `If-None-Match` = the ETag of the last
@@ -64,17 +65,17 @@
 //! ```
 //! use fraudshield_core::release::{keys::{KeySet, SigningKey}, publisher::{Publisher, PublishConfig}};
 //! use fraudshield_core::store::{Store, StoreOptions};
-//! use fraudshield_core::sync::{self, transport::{Request, Response, Transport, TransportError}};
+//! use fraudshield_core::sync::{self, transport::{HttpRequest, HttpResponse, Transport, TransportError}};
 //! use std::collections::HashMap;
 //!
 //! struct Files(HashMap<String, Vec<u8>>);
 //! impl Transport for Files {
-//!     fn fetch(&self, req: &Request<'_>) -> Result<Response, TransportError> {
+//!     fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
 //!         let path = req.url.trim_start_matches("https://lists.example.org/");
 //!         match self.0.get(path) {
-//!             Some(body) if body.len() as u64 > req.max_bytes => Err(TransportError::TooLarge),
-//!             Some(body) => Ok(Response { status: 200, body: body.clone(), ..Default::default() }),
-//!             None => Ok(Response { status: 404, ..Default::default() }),
+//!             Some(body) if body.len() as u64 > req.max_response_bytes => Err(TransportError::TooLarge),
+//!             Some(body) => Ok(HttpResponse { status: 200, body: body.clone(), ..Default::default() }),
+//!             None => Ok(HttpResponse { status: 404, ..Default::default() }),
 //!         }
 //!     }
 //! }
