@@ -236,20 +236,7 @@ mod seeds {
                 &format!("{tag}-release-3"),
                 &bundle.manifest.payload,
             );
-            put(
-                root,
-                "publisher_state",
-                tag,
-                &read(dir.path(), "publisher/state"),
-            );
-            // The list file the state names, kept apart: it is not a seed of the target.
-            let lists = root.with_file_name("fixtures").join("publisher_list");
-            std::fs::create_dir_all(&lists).unwrap();
-            std::fs::write(
-                lists.join(tag),
-                read(dir.path(), "publisher/list-0000000000000003.fsw"),
-            )
-            .unwrap();
+            publisher_seeds(root, tag, dir.path());
             for entry in std::fs::read_dir(dir.path().join("artifacts")).unwrap() {
                 let bytes = std::fs::read(entry.unwrap().path()).unwrap();
                 let (h, c, body_len, at) = wire::read_header(&bytes).unwrap();
@@ -362,6 +349,25 @@ mod seeds {
         }
     }
 
+    /// The publisher's state and list file in the body's two modes: 0 = the state up to the
+    /// list file's name, then the list (the body appends their sizes and hashes), 1 = the state
+    /// file as is.
+    fn publisher_seeds(root: &Path, tag: &str, dir: &Path) {
+        let state = read(dir, "publisher/state");
+        let head = &state[..state.len() - 72];
+        let name = super::targets::list_file_name(head).unwrap();
+        let list = read(dir, &format!("publisher/{name}"));
+        let n = u16::try_from(head.len()).unwrap().to_be_bytes();
+        let sealed = [&[0, n[0], n[1]], head, &list].concat();
+        put(root, "publisher_state", &format!("{tag}-sealed"), &sealed);
+        put(
+            root,
+            "publisher_state",
+            &format!("{tag}-file"),
+            &[&[1], &state[..]].concat(),
+        );
+    }
+
     fn read(dir: &Path, path: &str) -> Vec<u8> {
         std::fs::read(dir.join(path)).unwrap()
     }
@@ -371,7 +377,7 @@ mod seeds {
 /// target starts from inputs that reach its deepest checks.
 #[test]
 fn seeds_are_valid_artifacts() {
-    use fraudshield_core::release::keys::{KeySet, SigningKey};
+    use fraudshield_core::release::keys::{KeySet, SigningKey, sha256};
     use fraudshield_core::release::manifest::Manifest;
     use fraudshield_core::release::publisher::Publisher;
     use fraudshield_core::release::signed::{Bundle, PayloadType, TrustState};
@@ -400,19 +406,26 @@ fn seeds_are_valid_artifacts() {
         wire::decode(&std::fs::read(&file).unwrap(), None, &Limits::default()).unwrap();
     }
     for file in inputs("corpus", "publisher_state") {
+        // What the body writes for a sealed seed opens; a whole-file seed is a state file.
+        let data = std::fs::read(&file).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("publisher")).unwrap();
-        std::fs::copy(&file, dir.path().join("publisher/state")).unwrap();
-        let list = fuzz_dir()
-            .join("fixtures/publisher_list")
-            .join(file.file_name().unwrap());
-        std::fs::copy(
-            &list,
-            dir.path().join("publisher/list-0000000000000003.fsw"),
-        )
-        .unwrap();
-        let p = Publisher::open(dir.path()).unwrap();
-        assert_eq!(p.release(), 3);
+        let files = dir.path().join("publisher");
+        std::fs::create_dir(&files).unwrap();
+        let Some((0, rest)) = data.split_first() else {
+            assert!(data[1..].starts_with(b"FSPB"));
+            continue;
+        };
+        let (n, rest) = rest.split_at(2);
+        let (head, list) = rest.split_at(usize::from(u16::from_be_bytes([n[0], n[1]])));
+        let mut state = head.to_vec();
+        state.extend_from_slice(&(list.len() as u64).to_be_bytes());
+        state.extend_from_slice(&sha256(list));
+        let sum = sha256(&state);
+        state.extend_from_slice(&sum);
+        std::fs::write(files.join("state"), &state).unwrap();
+        let name = targets::list_file_name(head).unwrap();
+        std::fs::write(files.join(name), list).unwrap();
+        assert_eq!(Publisher::open(dir.path()).unwrap().release(), 3);
     }
     for file in inputs("corpus", "snapshot") {
         let data = std::fs::read(&file).unwrap();

@@ -18,7 +18,7 @@ use fraudshield_core::digest::LtHash;
 use fraudshield_core::identifier::{self, NormalizeError, fold_char, normalize_phone_prefix};
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
-use fraudshield_core::release::keys::{KeySet, SigningKey};
+use fraudshield_core::release::keys::{KeySet, SigningKey, sha256};
 use fraudshield_core::release::manifest::Manifest;
 use fraudshield_core::release::publisher::Publisher;
 use fraudshield_core::release::signed::{
@@ -348,21 +348,38 @@ thread_local! {
     };
 }
 
-/// Target `publisher_state`: the publisher's own state file (`publisher/state`), reopened.
-/// The file ends with a SHA-256 of the rest: the target rewrites that trailer, so mutations
-/// reach the parser instead of stopping at the checksum (which is tested on its own in
-/// `core/tests/publisher.rs`). The list file it names is absent unless a seed's is present.
+/// Target `publisher_state`: the publisher's own files, `publisher/state` and the list file it
+/// names, reopened. Byte 0 odd: the rest is the state file as is. Even: bytes 1–2 (big-endian)
+/// are the length `n` of the state file up to and including the list file's name; the body
+/// appends the list file's size and SHA-256 and the state checksum, and writes the remaining
+/// bytes as the list file under the name the state ends with, so the fuzzer gets past both
+/// hashes to the parsers beneath them (a crafted state with valid hashes must not panic either).
 pub fn publisher_state(data: &[u8]) {
     PUBLISHER_DIR.with(|dir| {
         let Some(dir) = dir else {
             return;
         };
-        let mut file = data.to_vec();
-        if let Some(body) = file.len().checked_sub(32) {
-            let sum = fraudshield_core::release::keys::sha256(&file[..body]);
-            file[body..].copy_from_slice(&sum);
+        let files = dir.path().join("publisher");
+        let (state, list) = match data {
+            [mode, rest @ ..] if mode & 1 == 1 => (rest.to_vec(), None),
+            [_, n1, n2, rest @ ..] => {
+                let n = usize::from(u16::from_be_bytes([*n1, *n2])).min(rest.len());
+                let (head, list) = rest.split_at(n);
+                let mut state = head.to_vec();
+                state.extend_from_slice(&(list.len() as u64).to_be_bytes());
+                state.extend_from_slice(&sha256(list));
+                let sum = sha256(&state);
+                state.extend_from_slice(&sum);
+                (state, list_file_name(head).map(|name| (name, list)))
+            }
+            _ => return,
+        };
+        if std::fs::write(files.join("state"), &state).is_err() {
+            return;
         }
-        if std::fs::write(dir.path().join("publisher").join("state"), &file).is_err() {
+        if let Some((name, bytes)) = &list
+            && std::fs::write(files.join(name), bytes).is_err()
+        {
             return;
         }
         if let Ok(p) = Publisher::open(dir.path()) {
@@ -372,13 +389,35 @@ pub fn publisher_state(data: &[u8]) {
                 p.state_digest(),
                 p.rotations().len(),
             );
+            let _ = (p.config(), p.manifest());
+            // What the next release would be (read-only: plans, writes nothing).
+            let _ = p.preview(&[]);
             assert!(
                 p.entries()
                     .keys()
                     .all(|k| Key::from_bytes(k.as_bytes()).is_ok())
             );
         }
+        if let Some((name, _)) = list {
+            let _ = std::fs::remove_file(files.join(name));
+        }
     });
+}
+
+/// The list file name a state file ends with (a length byte and the name), when it is one
+/// plain file name the body may write.
+pub fn list_file_name(head: &[u8]) -> Option<String> {
+    (1..=head.len().saturating_sub(1).min(255)).find_map(|n| {
+        let name = &head[head.len() - n..];
+        let plain = head[head.len() - n - 1] as usize == n
+            && name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+            && name != b"."
+            && name != b".."
+            && name != b"state";
+        plain.then(|| String::from_utf8_lossy(name).into_owned())
+    })
 }
 
 /// The documented header of a snapshot file around `fst` (see `core/src/snapshot.rs`), with
