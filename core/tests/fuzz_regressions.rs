@@ -406,26 +406,12 @@ fn seeds_are_valid_artifacts() {
         wire::decode(&std::fs::read(&file).unwrap(), None, &Limits::default()).unwrap();
     }
     for file in inputs("corpus", "publisher_state") {
-        // What the body writes for a sealed seed opens; a whole-file seed is a state file.
         let data = std::fs::read(&file).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let files = dir.path().join("publisher");
-        std::fs::create_dir(&files).unwrap();
-        let Some((0, rest)) = data.split_first() else {
+        if data[0] == 1 {
             assert!(data[1..].starts_with(b"FSPB"));
-            continue;
-        };
-        let (n, rest) = rest.split_at(2);
-        let (head, list) = rest.split_at(usize::from(u16::from_be_bytes([n[0], n[1]])));
-        let mut state = head.to_vec();
-        state.extend_from_slice(&(list.len() as u64).to_be_bytes());
-        state.extend_from_slice(&sha256(list));
-        let sum = sha256(&state);
-        state.extend_from_slice(&sum);
-        std::fs::write(files.join("state"), &state).unwrap();
-        let name = targets::list_file_name(head).unwrap();
-        std::fs::write(files.join(name), list).unwrap();
-        assert_eq!(Publisher::open(dir.path()).unwrap().release(), 3);
+        } else {
+            assert_eq!(open_publisher(&data).unwrap().release(), 3);
+        }
     }
     for file in inputs("corpus", "snapshot") {
         let data = std::fs::read(&file).unwrap();
@@ -435,5 +421,50 @@ fn seeds_are_valid_artifacts() {
         };
         let s = fraudshield_core::snapshot::Snapshot::from_bytes(&bytes).unwrap();
         assert_eq!(s.is_empty(), file.to_string_lossy().contains("empty"));
+    }
+}
+
+/// Writes the files the `publisher_state` body writes for `data` and opens them.
+fn open_publisher(data: &[u8]) -> Result<fraudshield_core::release::publisher::Publisher, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("publisher");
+    std::fs::create_dir(&files).unwrap();
+    let (state, list) = targets::publisher_files(data).unwrap();
+    std::fs::write(files.join("state"), state).unwrap();
+    if let Some((name, bytes)) = list {
+        std::fs::write(files.join(name), bytes).unwrap();
+    }
+    fraudshield_core::release::publisher::Publisher::open(dir.path()).map_err(|e| e.to_string())
+}
+
+/// Finding (publisher_state): a state at release `u64::MAX` (valid hashes, matching manifest
+/// and list) opened, and planning the next release (`preview`, `publish`) overflowed: a panic
+/// with overflow checks, release 0 after it without. Open now refuses it.
+#[test]
+fn a_publisher_state_at_the_last_release_number_is_refused() {
+    let data = std::fs::read(fuzz_dir().join("regressions/publisher_state/release-max")).unwrap();
+    let err = open_publisher(&data).map(|_| ()).unwrap_err();
+    assert!(err.contains("no successor"), "{err}");
+    targets::publisher_state(&data);
+}
+
+/// Found in review while writing the target: the state names the list file and its history
+/// deltas, and the publisher read them wherever the names pointed (`/…`, `../…`), e.g. a
+/// device file that never ends. Open now accepts only the list name of its release and safe
+/// relative history paths.
+#[test]
+fn a_publisher_state_names_no_file_outside_its_directory() {
+    let seed = std::fs::read(fuzz_dir().join("corpus/publisher_state/plain-sealed")).unwrap();
+    let n = usize::from(u16::from_be_bytes([seed[1], seed[2]]));
+    let (head, list) = seed[3..].split_at(n);
+    let name = targets::list_file_name(head).unwrap();
+    for outside in ["/etc/hostname", "../state"] {
+        let mut state = head[..head.len() - name.len() - 1].to_vec();
+        state.push(outside.len() as u8);
+        state.extend_from_slice(outside.as_bytes());
+        let len = u16::try_from(state.len()).unwrap().to_be_bytes();
+        let data = [&[0, len[0], len[1]], &state[..], list].concat();
+        let err = open_publisher(&data).map(|_| ()).unwrap_err();
+        assert!(err.contains("list file name"), "{outside}: {err}");
     }
 }

@@ -349,31 +349,17 @@ thread_local! {
 }
 
 /// Target `publisher_state`: the publisher's own files, `publisher/state` and the list file it
-/// names, reopened. Byte 0 odd: the rest is the state file as is. Even: bytes 1–2 (big-endian)
-/// are the length `n` of the state file up to and including the list file's name; the body
-/// appends the list file's size and SHA-256 and the state checksum, and writes the remaining
-/// bytes as the list file under the name the state ends with, so the fuzzer gets past both
-/// hashes to the parsers beneath them (a crafted state with valid hashes must not panic either).
+/// names, reopened, then the next release planned ([`Publisher::preview`], read-only). See
+/// [`publisher_files`] for how the input becomes the files.
 pub fn publisher_state(data: &[u8]) {
     PUBLISHER_DIR.with(|dir| {
         let Some(dir) = dir else {
             return;
         };
-        let files = dir.path().join("publisher");
-        let (state, list) = match data {
-            [mode, rest @ ..] if mode & 1 == 1 => (rest.to_vec(), None),
-            [_, n1, n2, rest @ ..] => {
-                let n = usize::from(u16::from_be_bytes([*n1, *n2])).min(rest.len());
-                let (head, list) = rest.split_at(n);
-                let mut state = head.to_vec();
-                state.extend_from_slice(&(list.len() as u64).to_be_bytes());
-                state.extend_from_slice(&sha256(list));
-                let sum = sha256(&state);
-                state.extend_from_slice(&sum);
-                (state, list_file_name(head).map(|name| (name, list)))
-            }
-            _ => return,
+        let Some((state, list)) = publisher_files(data) else {
+            return;
         };
+        let files = dir.path().join("publisher");
         if std::fs::write(files.join("state"), &state).is_err() {
             return;
         }
@@ -390,7 +376,6 @@ pub fn publisher_state(data: &[u8]) {
                 p.rotations().len(),
             );
             let _ = (p.config(), p.manifest());
-            // What the next release would be (read-only: plans, writes nothing).
             let _ = p.preview(&[]);
             assert!(
                 p.entries()
@@ -402,6 +387,29 @@ pub fn publisher_state(data: &[u8]) {
             let _ = std::fs::remove_file(files.join(name));
         }
     });
+}
+
+/// The files the `publisher_state` body writes for `data`. Byte 0 odd: the rest is the state
+/// file as is. Even: bytes 1–2 (big-endian) are the length `n` of the state file up to and
+/// including the list file's name; the list file's size and SHA-256 and the state's SHA-256
+/// trailer are appended, and the bytes after `n` are the list file, named as the state ends
+/// (when that is a plain file name). So the fuzzer gets past both hashes to the parsers beneath
+/// them: a crafted state with valid hashes must not panic either.
+pub fn publisher_files(data: &[u8]) -> Option<(Vec<u8>, Option<(String, &[u8])>)> {
+    match data {
+        [mode, rest @ ..] if mode & 1 == 1 => Some((rest.to_vec(), None)),
+        [_, n1, n2, rest @ ..] => {
+            let n = usize::from(u16::from_be_bytes([*n1, *n2])).min(rest.len());
+            let (head, list) = rest.split_at(n);
+            let mut state = head.to_vec();
+            state.extend_from_slice(&(list.len() as u64).to_be_bytes());
+            state.extend_from_slice(&sha256(list));
+            let sum = sha256(&state);
+            state.extend_from_slice(&sum);
+            Some((state, list_file_name(head).map(|name| (name, list))))
+        }
+        _ => None,
+    }
 }
 
 /// The list file name a state file ends with (a length byte and the name), when it is one

@@ -67,7 +67,7 @@
 
 use super::bytes::{FormatError, Reader, Writer};
 use super::keys::{KeySet, SigningKey, sha256};
-use super::manifest::{ArtifactKind, ArtifactRef, Manifest, valid_list_id};
+use super::manifest::{ArtifactKind, ArtifactRef, Manifest, valid_artifact_path, valid_list_id};
 use super::signed::{Bundle, Envelope, PayloadType, RotationStatement};
 use super::wire::{self, Compression, Limits, WireHeader, WireKind};
 use crate::digest::{LtHash, StateDigest};
@@ -438,11 +438,23 @@ impl Publisher {
         };
         config.validate()?;
         let release = r.u64("release")?;
+        if release == u64::MAX {
+            // `plan` adds one: no release could ever be cut after this one.
+            return Err(PublishError::Corrupt(
+                "release number has no successor".into(),
+            ));
+        }
         let key_sequence = r.u64("key sequence")?;
         let mut history = BTreeMap::new();
         for _ in 0..r.u32("history")? {
             let rel = r.u64("history release")?;
             let path = String::from_utf8_lossy(r.short_bytes("history path")?).into_owned();
+            // `prepare` reads these files: never outside the publisher's directory.
+            if !valid_artifact_path(path.as_bytes()) {
+                return Err(PublishError::Corrupt(
+                    "history path is not a safe relative path".into(),
+                ));
+            }
             history.insert(rel, path);
         }
         let mut rotations = Vec::new();
@@ -479,6 +491,12 @@ impl Publisher {
         if manifest.as_ref().map_or(0, |m| m.release) != release {
             return Err(PublishError::Corrupt(
                 "manifest and release disagree".into(),
+            ));
+        }
+        // Only the name this release's list is written under: never a path elsewhere.
+        if list_file.name != list_file_name(release) {
+            return Err(PublishError::Corrupt(
+                "list file name does not match the release".into(),
             ));
         }
 
