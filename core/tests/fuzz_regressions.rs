@@ -377,9 +377,8 @@ mod seeds {
 /// target starts from inputs that reach its deepest checks.
 #[test]
 fn seeds_are_valid_artifacts() {
-    use fraudshield_core::release::keys::{KeySet, SigningKey, sha256};
+    use fraudshield_core::release::keys::{KeySet, SigningKey};
     use fraudshield_core::release::manifest::Manifest;
-    use fraudshield_core::release::publisher::Publisher;
     use fraudshield_core::release::signed::{Bundle, PayloadType, TrustState};
     use fraudshield_core::release::wire::{self, Limits};
 
@@ -429,7 +428,7 @@ fn open_publisher(data: &[u8]) -> Result<fraudshield_core::release::publisher::P
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("publisher");
     std::fs::create_dir(&files).unwrap();
-    let (state, list) = targets::publisher_files(data).unwrap();
+    let targets::PublisherFiles { state, list } = targets::publisher_files(data).unwrap();
     std::fs::write(files.join("state"), state).unwrap();
     if let Some((name, bytes)) = list {
         std::fs::write(files.join(name), bytes).unwrap();

@@ -356,7 +356,7 @@ pub fn publisher_state(data: &[u8]) {
         let Some(dir) = dir else {
             return;
         };
-        let Some((state, list)) = publisher_files(data) else {
+        let Some(PublisherFiles { state, list }) = publisher_files(data) else {
             return;
         };
         let files = dir.path().join("publisher");
@@ -389,15 +389,26 @@ pub fn publisher_state(data: &[u8]) {
     });
 }
 
+/// The publisher's files made from a `publisher_state` input.
+pub struct PublisherFiles<'a> {
+    /// The bytes of `publisher/state`.
+    pub state: Vec<u8>,
+    /// The list file's name and bytes, when the input carries one.
+    pub list: Option<(String, &'a [u8])>,
+}
+
 /// The files the `publisher_state` body writes for `data`. Byte 0 odd: the rest is the state
 /// file as is. Even: bytes 1–2 (big-endian) are the length `n` of the state file up to and
 /// including the list file's name; the list file's size and SHA-256 and the state's SHA-256
 /// trailer are appended, and the bytes after `n` are the list file, named as the state ends
 /// (when that is a plain file name). So the fuzzer gets past both hashes to the parsers beneath
 /// them: a crafted state with valid hashes must not panic either.
-pub fn publisher_files(data: &[u8]) -> Option<(Vec<u8>, Option<(String, &[u8])>)> {
+pub fn publisher_files(data: &[u8]) -> Option<PublisherFiles<'_>> {
     match data {
-        [mode, rest @ ..] if mode & 1 == 1 => Some((rest.to_vec(), None)),
+        [mode, rest @ ..] if mode & 1 == 1 => Some(PublisherFiles {
+            state: rest.to_vec(),
+            list: None,
+        }),
         [_, n1, n2, rest @ ..] => {
             let n = usize::from(u16::from_be_bytes([*n1, *n2])).min(rest.len());
             let (head, list) = rest.split_at(n);
@@ -406,7 +417,10 @@ pub fn publisher_files(data: &[u8]) -> Option<(Vec<u8>, Option<(String, &[u8])>)
             state.extend_from_slice(&sha256(list));
             let sum = sha256(&state);
             state.extend_from_slice(&sum);
-            Some((state, list_file_name(head).map(|name| (name, list))))
+            Some(PublisherFiles {
+                state,
+                list: list_file_name(head).map(|name| (name, list)),
+            })
         }
         _ => None,
     }
