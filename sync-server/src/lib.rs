@@ -40,6 +40,7 @@ pub mod extract;
 pub mod ident;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod protected;
 pub mod release;
 pub mod review;
