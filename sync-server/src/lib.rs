@@ -38,6 +38,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod ident;
+pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;

@@ -7,6 +7,7 @@
 //! fraudshield-server [--data-dir DIR] token list [--json]
 //! fraudshield-server [--data-dir DIR] token revoke ID
 //! fraudshield-server [--data-dir DIR] publish [--reason TEXT] [--name NAME]
+//! fraudshield-server [--data-dir DIR] keys rotate
 //! fraudshield-server [--data-dir DIR] backup DEST
 //! fraudshield-server [--data-dir DIR] config
 //! ```
@@ -76,6 +77,9 @@ enum Command {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Copy the data directory consistently, even while the server runs.
     Backup {
         /// Destination directory (must not exist or be empty).
@@ -83,6 +87,14 @@ enum Command {
     },
     /// Print the effective configuration (it holds no secrets).
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Hand trust to a new signing key (server stopped): a rotation statement signed by the
+    /// current key, then an empty release signed by the new one. Apps keep their pinned trust
+    /// file: the manifest carries the chain.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +195,34 @@ fn run(cli: Cli) -> Result<()> {
                 reason.as_deref(),
             )?;
             println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let dir = DataDir::new(&config.data_dir);
+            dir.require_initialized()?;
+            let _lock = dir.lock()?;
+            let (old, new) = fraudshield_server::keys::rotate(
+                &dir,
+                fraudshield_server::app::publish_config(&config),
+            )?;
+            let app = App::open(config, clock)?;
+            let caller = auth::Caller {
+                token_id: "cli".into(),
+                name: "keys rotate".into(),
+                role: Role::Admin,
+                request_id: None,
+            };
+            let reason = format!("signing key rotated from {old} to {new}");
+            let r = fraudshield_server::release::publish(
+                &app,
+                &caller,
+                fraudshield_server::release::PublishKind::Refresh,
+                Some(&reason),
+            )?;
+            println!(
+                "{}",
+                serde_json::json!({"old_key": old, "new_key": new, "release": r.release})
+            );
             Ok(())
         }
         Command::Backup { dest } => {

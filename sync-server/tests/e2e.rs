@@ -365,3 +365,44 @@ fn backup_while_serving_and_cli_publish_only_on_a_stopped_server() {
     assert_eq!(api.get("/healthz").1["release"], 1);
     assert!(restored.stop().success());
 }
+
+#[test]
+fn key_rotation_keeps_phones_that_pinned_the_root_key() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = cli_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    admin(&data, &["init"]);
+    let trust = data.join("keys").join("trust.txt");
+    let trust_before = std::fs::read_to_string(&trust).unwrap();
+    let old_key = std::fs::read_to_string(data.join("keys").join("signing.key")).unwrap();
+    let (phone_a, phone_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let sync = |url: &str, store: &Path| {
+        phone(
+            &cli,
+            store,
+            &["sync", "--server", url, "--trust", trust.to_str().unwrap()],
+        )
+    };
+    let server = Running::start(&data);
+    assert_eq!(sync(&server.url, &phone_a)["release"], 1);
+    assert!(server.stop().success());
+
+    let out = admin(&data, &["keys", "rotate"]);
+    let rotated: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(rotated["release"], 2);
+    assert_ne!(rotated["old_key"], rotated["new_key"]);
+    let new_key = std::fs::read_to_string(data.join("keys").join("signing.key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert_eq!(
+        std::fs::read_to_string(&trust).unwrap(),
+        trust_before,
+        "apps keep the root"
+    );
+
+    let server = Running::start(&data);
+    // The phone that trusted the old key follows the chain; a new phone pinning the root too.
+    assert_eq!(sync(&server.url, &phone_a)["release"], 2);
+    assert_eq!(sync(&server.url, &phone_b)["release"], 2);
+    assert!(server.stop().success());
+}
