@@ -2,7 +2,7 @@
 //!
 //! The database is copied with SQLite's online backup API (a consistent snapshot even while
 //! tips arrive). The release files are copied **after** it, the manifest before the
-//! publisher state and the artifacts last: whatever publish runs meanwhile, the copy is a state
+//! publisher state, then the full-list file and the artifacts: whatever publish runs meanwhile, the copy is a state
 //! the server can be in after a crash (the database never claims a release whose files are
 //! missing; every artifact a copied manifest or state names was written before it), and the
 //! start-up recovery of [`crate::release`] finishes it. The signing key keeps mode 0600.
@@ -54,6 +54,18 @@ pub fn backup(src: &DataDir, dest: &Path) -> Result<BackupReport, String> {
             fs::create_dir_all(d.parent().unwrap_or(&to)).map_err(|e| e.to_string())?;
             fs::copy(&s, &d).map_err(|e| format!("{rel}: {e}"))?;
             files += 1;
+        }
+    }
+    // The full-list files the state names were written before it.
+    if let Ok(entries) = fs::read_dir(from.join("publisher")) {
+        for entry in entries {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let name = entry.file_name();
+            if name.to_string_lossy().ends_with(".fsw") {
+                fs::copy(entry.path(), to.join("publisher").join(&name))
+                    .map_err(|e| format!("publisher list: {e}"))?;
+                files += 1;
+            }
         }
     }
     let art = from.join("artifacts");

@@ -25,6 +25,14 @@ fn next_path(dir: &DataDir) -> std::path::PathBuf {
     dir.root().join("keys").join("signing.next")
 }
 
+fn open_publisher(dir: &DataDir, config: PublishConfig) -> Result<Publisher, String> {
+    let mut publisher = Publisher::open(&dir.releases()).map_err(|e| e.to_string())?;
+    if publisher.config() != config {
+        publisher.set_config(config).map_err(|e| e.to_string())?;
+    }
+    Ok(publisher)
+}
+
 fn swap(dir: &DataDir, old: &SigningKey) -> Result<(), String> {
     let keys = dir.root().join("keys");
     let retired = keys.join(format!("retired-{}.key", old.public().id()));
@@ -44,7 +52,7 @@ pub fn rotate(dir: &DataDir, config: PublishConfig) -> Result<(String, String), 
     let new = SigningKey::generate().map_err(|e| e.to_string())?;
     write_secret(&next_path(dir), new.to_file_text().as_bytes())
         .map_err(|e| format!("writing the new key: {e}"))?;
-    let mut publisher = Publisher::open(&dir.releases(), config).map_err(|e| e.to_string())?;
+    let mut publisher = open_publisher(dir, config)?;
     let current = KeySet::new(vec![old.public()], 1).map_err(|e| e.to_string())?;
     let next = KeySet::new(vec![new.public()], 1).map_err(|e| e.to_string())?;
     publisher
@@ -62,7 +70,7 @@ pub fn finish_interrupted(dir: &DataDir, config: PublishConfig) -> Result<(), St
     }
     let text = fs::read_to_string(&next).map_err(|e| format!("signing.next: {e}"))?;
     let new = SigningKey::from_file_text(&text).map_err(|e| format!("signing.next: {e}"))?;
-    let publisher = Publisher::open(&dir.releases(), config).map_err(|e| e.to_string())?;
+    let publisher = open_publisher(dir, config)?;
     let named = publisher.rotations().iter().any(|env| {
         RotationStatement::decode(&env.payload)
             .is_ok_and(|st| st.next.keys().contains(&new.public()))
