@@ -266,6 +266,36 @@ fn user_lists_and_protected_numbers() {
     let st = shield.status_at(NOW);
     assert_eq!((st.user_allowed, st.user_blocked), (0, 2));
     assert!(st.protected >= 6);
+    // A settings screen lists them.
+    shield.allow(Kind::Alipay, "User@Example.com").unwrap();
+    let entries = shield.user_list_entries();
+    let listed: Vec<(Kind, &str, UserList)> = entries
+        .iter()
+        .map(|e| (e.kind, e.canonical.as_str(), e.list))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (Kind::Phone, "+8613900139000", UserList::Block),
+            (Kind::Qq, "55555555", UserList::Block),
+            (Kind::Alipay, "user@example.com", UserList::Allow),
+        ]
+    );
+    shield.protect(Kind::Bank, "6222021234567890123").unwrap();
+    let protected = shield.protected_entries();
+    assert!(protected.iter().any(|p| p.canonical == "110" && p.builtin));
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.canonical == "12345" && p.builtin)
+    );
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.kind == Kind::Bank && p.canonical == "6222021234567890123" && !p.builtin)
+    );
+    assert_eq!(protected.iter().filter(|p| !p.builtin).count(), 1);
+    assert!(!format!("{entries:?}{protected:?}").contains("55555555"));
 }
 
 #[test]
@@ -1090,4 +1120,38 @@ fn a_second_process_reads_alongside_the_writer_and_writes_nothing() {
         );
     }
     assert_eq!(writer.check_qq("66666666").unwrap().source, Source::None);
+}
+
+#[test]
+fn a_broken_outbox_never_stops_the_protection() {
+    let w = world(20);
+    std::fs::create_dir_all(w.store_dir()).unwrap();
+    // Garbage: set aside, a new outbox takes reports again.
+    std::fs::write(
+        w.store_dir().join("outbox.sqlite"),
+        b"not a database at all",
+    )
+    .unwrap();
+    {
+        let shield = open(&w);
+        shield
+            .queue_report(report(Kind::Phone, "13800138000"))
+            .unwrap();
+        assert!(w.store_dir().join("outbox.sqlite.damaged").exists());
+    }
+    // Written by a newer app version: left alone; reports are unavailable, the rest works.
+    let conn = rusqlite::Connection::open(w.store_dir().join("outbox.sqlite")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let shield = open(&w);
+    assert!(matches!(shield.reports(), Err(ShieldError::Storage { .. })));
+    assert_eq!(shield.sync_at(&w.transport, NOW).unwrap().list.release, 2);
+    assert_eq!(
+        shield
+            .check_call("13800138000", Direction::Incoming)
+            .unwrap()
+            .action,
+        Action::Block
+    );
+    assert_eq!(shield.status_at(NOW).reports.pending, 0);
 }

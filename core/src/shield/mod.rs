@@ -15,7 +15,7 @@
 //! |---|---|---|---|
 //! | [`open`](Shield::open) | reads and creates files | – | – |
 //! | [`open_read_only`](Shield::open_read_only) | reads | – | – (works while another process writes) |
-//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
+//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list), [`user_list_entries`](Shield::user_list_entries), [`protected_entries`](Shield::protected_entries) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
 //! | [`status`](Shield::status), [`reports`](Shield::reports) | a few small reads | – | a short SQLite read |
 //! | [`allow`](Shield::allow), [`block`](Shield::block), [`protect`](Shield::protect)…, [`queue_report`](Shield::queue_report) | one small durable write | – | another write (a sync's commit) |
 //! | [`set_policy`](Shield::set_policy) | – | – | another write |
@@ -85,8 +85,10 @@ pub use error::{Error, ShieldError};
 pub use message::MessageFinding;
 
 use crate::identifier::normalize;
+use crate::key::Key;
 use crate::kind::Kind;
 use crate::outbox::{Outbox, ReportEndpoint};
+use crate::protected::BUILTIN_PROTECTED;
 use crate::release::keys::KeySet;
 use crate::store::{CallDirectoryChanges, Store, StoreOptions, UserList};
 use crate::sync::transport::Transport;
@@ -124,6 +126,48 @@ pub struct ShieldStatus {
     pub state_digest: String,
 }
 
+/// An identifier on the user's own lists, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserListEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// Which list.
+    pub list: UserList,
+}
+
+impl std::fmt::Debug for UserListEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserListEntry")
+            .field("kind", &self.kind)
+            .field("list", &self.list)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A protected identifier, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProtectedEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// One of the built-in emergency, police and government lines (cannot be removed).
+    pub builtin: bool,
+}
+
+impl std::fmt::Debug for ProtectedEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtectedEntry")
+            .field("kind", &self.kind)
+            .field("builtin", &self.builtin)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one [`Shield::sync`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncSummary {
@@ -133,12 +177,20 @@ pub struct SyncSummary {
     pub reports: ReportUploads,
 }
 
+/// The report outbox of a shield.
+enum OutboxSlot {
+    Open(Outbox),
+    /// Opened with [`Shield::open_read_only`]: no outbox.
+    ReadOnly,
+    /// `outbox.sqlite` could not be opened (a newer schema, I/O): report methods fail with this.
+    Unavailable(ShieldError),
+}
+
 /// The one object an app holds. See the [module docs](self) for a guide, and each method for
 /// what it touches. `Send + Sync`.
 pub struct Shield {
     store: Store,
-    /// `None` when opened read-only.
-    outbox: Option<Outbox>,
+    outbox: OutboxSlot,
     sync_config: SyncConfig,
     reports: Option<ReportEndpoint>,
     /// One sync at a time (a second caller waits for the first to finish).
@@ -181,10 +233,15 @@ impl Shield {
             ..StoreOptions::default()
         };
         let store = Store::open(dir, options)?;
-        let outbox = Outbox::open(dir)?;
+        // A failing outbox must not stop the protection: lookups and syncs go on, and report
+        // methods answer with the outbox's error.
+        let outbox = match Outbox::open_or_set_aside(dir) {
+            Ok(outbox) => OutboxSlot::Open(outbox),
+            Err(e) => OutboxSlot::Unavailable(ShieldError::from(e)),
+        };
         Ok(Shield {
             store,
-            outbox: Some(outbox),
+            outbox,
             sync_config,
             reports,
             syncing: Mutex::new(()),
@@ -212,21 +269,25 @@ impl Shield {
         let store = Store::open_existing(dir.as_ref(), options)?;
         Ok(Shield {
             store,
-            outbox: None,
+            outbox: OutboxSlot::ReadOnly,
             sync_config,
             reports: None,
             syncing: Mutex::new(()),
         })
     }
 
-    /// The outbox, or the error a read-only shield answers with.
+    /// The outbox, or the error a read-only shield or an unavailable outbox answers with.
     fn outbox(&self) -> Result<&Outbox, ShieldError> {
-        self.outbox.as_ref().ok_or_else(read_only)
+        match &self.outbox {
+            OutboxSlot::Open(outbox) => Ok(outbox),
+            OutboxSlot::ReadOnly => Err(read_only()),
+            OutboxSlot::Unavailable(e) => Err(e.clone()),
+        }
     }
 
     /// Whether this shield was opened with [`Shield::open_read_only`].
     pub fn is_read_only(&self) -> bool {
-        self.outbox.is_none()
+        matches!(self.outbox, OutboxSlot::ReadOnly)
     }
 
     // ---- Lookups: lock-free, no I/O, any thread -------------------------------------------
@@ -288,6 +349,55 @@ impl Shield {
     /// Which of the user's lists an identifier is on, if any. Lock-free, no I/O.
     pub fn user_list(&self, kind: Kind, value: &str) -> Result<Option<UserList>, ShieldError> {
         Ok(self.store.user_entry(&normalize(kind, value)?))
+    }
+
+    /// Everything on the user's own lists, ordered by kind and canonical form. No I/O.
+    pub fn user_list_entries(&self) -> Vec<UserListEntry> {
+        let view = self.store.view();
+        let mut out: Vec<UserListEntry> = view
+            .0
+            .user
+            .iter()
+            .filter_map(|(key, list)| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(UserListEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    list: *list,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out
+    }
+
+    /// Every protected identifier, built-in ones included, ordered by kind and canonical form.
+    /// No I/O.
+    pub fn protected_entries(&self) -> Vec<ProtectedEntry> {
+        let builtin: std::collections::HashSet<Key> = BUILTIN_PROTECTED
+            .iter()
+            .flat_map(|c| {
+                let normalized = normalize(Kind::Phone, c).ok().map(|id| id.key());
+                std::iter::once(Key::new(Kind::Phone, c)).chain(normalized)
+            })
+            .collect();
+        let view = self.store.view();
+        let mut out: Vec<ProtectedEntry> = view
+            .0
+            .protected
+            .iter()
+            .filter_map(|key| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(ProtectedEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    builtin: builtin.contains(&key),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out.dedup();
+        out
     }
 
     // ---- The user's own lists: one small durable write each --------------------------------
@@ -399,8 +509,9 @@ impl Shield {
     /// [`ShieldError::Backoff`] (schedule the next sync after `seconds`),
     /// [`ShieldError::VerificationFailed`] (a refused or expired update),
     /// [`ShieldError::Storage`]. Report uploads are recorded on each report whatever happens to
-    /// the list, and the list is updated whatever happens to the uploads (a failing outbox is
-    /// reported after the list update as [`ShieldError::Storage`]).
+    /// the list, and the list is updated whatever happens to the uploads: a failing outbox does
+    /// not fail the sync (it is logged, counted as nothing sent in [`SyncSummary::reports`], and
+    /// [`Shield::reports`] answers with its error).
     pub fn sync(&self, transport: &dyn Transport) -> Result<SyncSummary, ShieldError> {
         self.sync_at(transport, unix_now())
     }
@@ -412,13 +523,12 @@ impl Shield {
         if self.is_read_only() {
             return Err(read_only());
         }
-        // Both run whatever the other does: a broken outbox never holds back a list update.
-        let reports = self.upload(transport, now);
+        // Both run whatever the other does: a broken outbox never holds back a list update,
+        // nor makes it look failed (its error was logged by the mapping, and the report methods
+        // answer with it).
+        let reports = self.upload(transport, now).unwrap_or_default();
         let list = sync::sync(&self.store, transport, &self.sync_config, now)?;
-        Ok(SyncSummary {
-            list,
-            reports: reports?,
-        })
+        Ok(SyncSummary { list, reports })
     }
 
     fn sync_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, ShieldError> {
@@ -463,8 +573,8 @@ impl Shield {
             user_blocked: st.user_blocked as u64,
             protected: st.protected as u64,
             reports: self
-                .outbox
-                .as_ref()
+                .outbox()
+                .ok()
                 .and_then(|o| o.counts().ok())
                 .unwrap_or_default(),
             state_digest: st.digest.to_hex(),
