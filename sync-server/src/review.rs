@@ -30,7 +30,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 /// What a proposal does to the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// List a new identifier.
@@ -66,7 +66,7 @@ impl Action {
 }
 
 /// Where a proposal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for a second analyst.
@@ -105,7 +105,7 @@ impl Status {
 }
 
 /// A proposal as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Proposal {
     /// Id.
     pub id: i64,
@@ -116,8 +116,10 @@ pub struct Proposal {
     /// Which identifier.
     pub identifier: IdentifierView,
     /// New category (add, change).
+    #[schema(value_type = Option<String>)]
     pub category: Option<Category>,
     /// New risk (add, change).
+    #[schema(value_type = Option<String>)]
     pub risk: Option<Risk>,
     /// Why.
     pub reason: String,
@@ -204,6 +206,15 @@ pub fn list(conn: &Connection, status: Option<Status>, limit: u32) -> AppResult<
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every proposal about `key` (any status), newest first: an identifier's history.
+pub fn for_key(conn: &Connection, key: &Key, limit: u32) -> AppResult<Vec<Proposal>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE key = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![key.as_bytes(), limit], proposal_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A new proposal, validated.
 #[derive(Debug, Clone)]
 pub struct NewProposal {
@@ -245,11 +256,13 @@ pub fn current_entry(conn: &Connection, key: &Key) -> AppResult<Option<Entry>> {
 }
 
 /// A listed entry as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Category.
+    #[schema(value_type = String)]
     pub category: Category,
     /// Risk.
+    #[schema(value_type = String)]
     pub risk: Risk,
     /// Citizens' reports counted when it was published.
     pub reports: u32,
@@ -469,7 +482,7 @@ pub fn review(
 }
 
 /// One tip in a queue row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueTip {
     /// Tracking id.
     pub tracking_id: String,
@@ -490,7 +503,7 @@ pub struct QueueTip {
 }
 
 /// One identifier in the review queue.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueRow {
     /// The identifier.
     pub identifier: IdentifierView,

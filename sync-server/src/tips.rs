@@ -53,7 +53,7 @@ pub struct Recorded {
 }
 
 /// Where a tip stands, as the tipster sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TipStatus {
     /// Received, not answered yet.
@@ -63,7 +63,7 @@ pub enum TipStatus {
 }
 
 /// The analyst's verdict on a tip, as the tipster sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The tip was confirmed (the identifier is or will be listed).
@@ -82,7 +82,7 @@ impl Outcome {
 }
 
 /// The answer to a tip.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// Approved or rejected.
     pub outcome: Outcome,
@@ -93,7 +93,7 @@ pub struct Answer {
 }
 
 /// What `GET /v1/reports/{tracking_id}` shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TipView {
     /// The tracking id.
     pub tracking_id: String,
@@ -231,7 +231,7 @@ pub fn view(conn: &Connection, tracking_id: &str) -> AppResult<Option<TipView>> 
     }))
 }
 
-/// Answers a tip: the tipster sees `outcome` and `message`; the contact is scheduled for
+/// Answers a tip: the tipster sees `outcome` and `message` (trimmed, 1-1000 characters); the contact is scheduled for
 /// deletion `retention_days` from now. Audited.
 pub fn answer(
     conn: &mut Connection,
@@ -242,6 +242,13 @@ pub fn answer(
     retention_days: u32,
     now: i64,
 ) -> AppResult<TipView> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > 1000 {
+        return Err(AppError::unprocessable(
+            "invalid_message",
+            "the answer needs a message of 1-1000 characters",
+        ));
+    }
     let tx = immediate(conn)?;
     let row: Option<(i64, Vec<u8>, Option<i64>)> = tx
         .query_row(
