@@ -38,6 +38,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Action {
     /// Let it through silently.
     Allow,
@@ -69,6 +70,7 @@ impl fmt::Display for Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Direction {
     /// Someone is calling the user (or sent a message).
     #[default]
@@ -81,6 +83,7 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Source {
     /// An emergency or police line (110, 119, 120, 122, 112, 96110) or one the app protects:
     /// never blocked, whatever an update says.
@@ -123,6 +126,7 @@ impl fmt::Display for Source {
 /// [`Source::Prefix`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Verdict {
     /// What the app should do.
     pub action: Action,
@@ -160,6 +164,7 @@ impl Verdict {
 /// The actions for the three risk levels of one (source, direction) cell of a [`Policy`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RiskActions {
     /// Action for [`Risk::Low`].
     pub low: Action,
@@ -200,6 +205,7 @@ impl RiskActions {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Policy {
     /// Exact blocklist entries, incoming calls and messages.
     pub exact_incoming: RiskActions,

@@ -89,6 +89,7 @@ use std::time::Duration;
 
 /// What the status screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ShieldStatus {
     /// Blocklist entries (exact entries and prefix rules).
     pub entries: u64,
@@ -114,6 +115,7 @@ pub struct ShieldStatus {
 
 /// What one [`Shield::sync`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncSummary {
     /// The list update.
     pub list: SyncReport,
