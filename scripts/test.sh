@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check the project has: formatting, lints, and every test in the workspace
-# (unit, integration, doc tests, and the benches in test mode so they keep compiling).
+# (unit, integration, doc tests, and the benches in test mode so they keep compiling), then the
+# SDK: Kotlin and Swift bindings generated, their C header compiled, the stripped mobile sizes
+# printed, and the Kotlin bindings tested on the host JVM.
 # Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,12 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "cargo test (workspace, all features)"
 cargo test --workspace --all-features --locked
+
+step "SDK bindings: generate Kotlin + Swift, C header check, stripped mobile sizes"
+./scripts/bindings.sh
+
+step "SDK: Kotlin host-JVM tests"
+./scripts/kotlin-test.sh --skip-generate
 
 echo
 echo "all checks passed"
