@@ -20,8 +20,8 @@
 //! synthetic lists cluster (number blocks, runs of SIM cards), as real lists do, so an encoder
 //! that finds the clusters can come in *under* this bound; a ratio below 1 means exactly that.
 
-use crate::synth::luhn_valid;
 use fraudshield_core::entry::EntryValue;
+use fraudshield_core::identifier::bank::luhn_valid;
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -42,6 +42,7 @@
 
 use crate::rng::{SplitMix64, mix};
 use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
+use fraudshield_core::identifier::bank::luhn_valid;
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
 use std::collections::HashSet;
@@ -335,45 +336,18 @@ fn is_chinese_mobile(c: &str) -> bool {
     c.len() == 14 && c.starts_with("+861") && matches!(c.as_bytes()[4], b'3'..=b'9')
 }
 
-/// Whether a digit string passes the Luhn check (the last digit is the check digit).
-///
-/// ```
-/// use fraudshield_benches::synth::luhn_valid;
-/// assert!(luhn_valid("6222021234567890128"));
-/// assert!(!luhn_valid("6222021234567890123"));
-/// ```
-pub fn luhn_valid(digits: &str) -> bool {
-    let mut sum = 0u32;
-    for (i, b) in digits.bytes().rev().enumerate() {
-        if !b.is_ascii_digit() {
-            return false;
-        }
-        let mut d = u32::from(b - b'0');
-        if i % 2 == 1 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    !digits.is_empty() && sum.is_multiple_of(10)
-}
-
-/// The Luhn check digit that makes `payload` followed by it valid.
+/// The Luhn check digit that makes `payload` followed by it valid (core's Luhn check decides:
+/// exactly one digit does).
 fn luhn_check_digit(payload: &str) -> char {
-    let mut sum = 0u32;
-    for (i, b) in payload.bytes().rev().enumerate() {
-        let mut d = u32::from(b.wrapping_sub(b'0') % 10);
-        if i % 2 == 0 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+    let mut candidate = String::with_capacity(payload.len() + 1);
+    ('0'..='9')
+        .find(|&d| {
+            candidate.clear();
+            candidate.push_str(payload);
+            candidate.push(d);
+            luhn_valid(&candidate)
+        })
+        .unwrap_or('0')
 }
 
 /// A generated blocklist: `(key, value)` pairs sorted by key, keys unique.

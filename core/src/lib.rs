@@ -39,6 +39,7 @@ pub mod key;
 pub mod kind;
 pub mod outbox;
 pub mod overlay;
+pub mod protected;
 pub mod release;
 pub mod scan;
 pub mod shield;

@@ -1,12 +1,14 @@
 //! Verdicts: what the phone should do about a call, an account or a message, and why.
 //!
 //! A lookup finds *where* an answer comes from (a [`Source`], in the precedence order of
-//! DESIGN.md: protected > user allow > user block > exact entry > prefix rule > none) and, for a
+//! DESIGN.md: protected > user allow > user block > exact entry > prefix rule > unallocated
+//! range > none) and, for a
 //! blocklist hit, the entry's category, risk and report bucket. A [`Policy`] then maps
 //! `(source, risk, direction)` to an [`Action`]. The policy is a plain table the app may change
 //! (e.g. a "strict" mode that blocks medium risk), within two limits no configuration can lift:
 //!
-//! - a **protected** number (110, 119, 120, 122, 112, 96110 and the ones the app adds) and a
+//! - a **protected** number ([`crate::protected::BUILTIN_PROTECTED`]: emergency lines, 96110,
+//!   the government hotlines such as 12345; and the ones the app adds) and a
 //!   number on the user's **allow list** are always [`Action::Allow`];
 //! - an **outgoing** call is never [`Action::Block`]ed: at most the app warns and asks the user
 //!   before connecting (a silently dropped outgoing call could be a call for help).
@@ -23,6 +25,7 @@
 //! | prefix rule | high | warn | warn |
 //! | prefix rule | medium | warn | warn |
 //! | prefix rule | low | allow | allow |
+//! | unallocated range | – | warn | allow |
 //! | none | – | allow | allow |
 //!
 //! Low-risk exact entries warn rather than allow: an unconfirmed report is still worth a
@@ -30,6 +33,13 @@
 //! than exact entries (a high-risk prefix acts like a medium exact entry, and so on), because a
 //! prefix covers many numbers of which only some are fraud: a prefix alone never blocks by
 //! default.
+//!
+//! An **unallocated range** is a Chinese mobile number that is on no list but comes from a
+//! range the MIIT has not allocated ([`crate::identifier::phone::is_unallocated_mobile`]):
+//! such a caller id cannot be real, which is a classic sign of a spoofed fraud call, so an
+//! incoming one warns by default ([`Policy::unallocated_incoming`]). Dialling one is allowed
+//! by default ([`Policy::unallocated_outgoing`]): the call cannot connect, and nothing is
+//! gained by asking the user first. An entry on any list decides before this.
 
 use crate::entry::{Category, ReportBucket, Risk};
 use std::fmt;
@@ -85,8 +95,9 @@ pub enum Direction {
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Source {
-    /// An emergency or police line (110, 119, 120, 122, 112, 96110) or one the app protects:
-    /// never blocked, whatever an update says.
+    /// An emergency line, the police anti-fraud line, a government hotline
+    /// ([`crate::protected::BUILTIN_PROTECTED`]) or a number the app protects: never blocked,
+    /// whatever an update or the user's block list says.
     Protected,
     /// The user's own allow list.
     UserAllow,
@@ -96,6 +107,9 @@ pub enum Source {
     Exact,
     /// A blocklist prefix rule (the longest one that matched).
     Prefix,
+    /// No list matched, but the number is a Chinese mobile number from a range that is not
+    /// allocated: a caller id that cannot exist, likely spoofed.
+    UnallocatedRange,
     /// Nothing matched.
     None,
 }
@@ -109,6 +123,7 @@ impl Source {
             Source::UserBlock => "user_block",
             Source::Exact => "exact",
             Source::Prefix => "prefix",
+            Source::UnallocatedRange => "unallocated_range",
             Source::None => "none",
         }
     }
@@ -219,6 +234,24 @@ pub struct Policy {
     pub user_block_incoming: Action,
     /// The user's own block list, outgoing ([`Action::Block`] is read as [`Action::Warn`]).
     pub user_block_outgoing: Action,
+    /// A number from an unallocated mobile range that no list holds, incoming (default:
+    /// warn, a likely spoofed caller id).
+    #[cfg_attr(feature = "serde", serde(default = "default_unallocated_incoming"))]
+    pub unallocated_incoming: Action,
+    /// A number from an unallocated mobile range, outgoing (default: allow, the call cannot
+    /// connect; [`Action::Block`] is read as [`Action::Warn`]).
+    #[cfg_attr(feature = "serde", serde(default = "default_unallocated_outgoing"))]
+    pub unallocated_outgoing: Action,
+}
+
+#[cfg(feature = "serde")]
+fn default_unallocated_incoming() -> Action {
+    Policy::default().unallocated_incoming
+}
+
+#[cfg(feature = "serde")]
+fn default_unallocated_outgoing() -> Action {
+    Policy::default().unallocated_outgoing
 }
 
 impl Default for Policy {
@@ -247,6 +280,8 @@ impl Default for Policy {
             },
             user_block_incoming: Block,
             user_block_outgoing: Warn,
+            unallocated_incoming: Warn,
+            unallocated_outgoing: Allow,
         }
     }
 }
@@ -264,6 +299,8 @@ impl Policy {
             (Source::Exact, Direction::Outgoing) => self.exact_outgoing.get(risk),
             (Source::Prefix, Direction::Incoming) => self.prefix_incoming.get(risk),
             (Source::Prefix, Direction::Outgoing) => self.prefix_outgoing.get(risk),
+            (Source::UnallocatedRange, Direction::Incoming) => self.unallocated_incoming,
+            (Source::UnallocatedRange, Direction::Outgoing) => self.unallocated_outgoing,
         };
         match (direction, action) {
             // An outgoing call is never silently dropped.
@@ -291,8 +328,15 @@ mod tests {
             prefix_outgoing: all_block,
             user_block_incoming: Action::Block,
             user_block_outgoing: Action::Block,
+            unallocated_incoming: Action::Block,
+            unallocated_outgoing: Action::Block,
         };
-        for source in [Source::UserBlock, Source::Exact, Source::Prefix] {
+        for source in [
+            Source::UserBlock,
+            Source::Exact,
+            Source::Prefix,
+            Source::UnallocatedRange,
+        ] {
             for risk in Risk::ALL {
                 assert_eq!(
                     p.action(source, Some(risk), Direction::Outgoing),
@@ -345,6 +389,8 @@ mod tests {
         );
         assert_eq!(p.action(Source::UserBlock, None, inc), Action::Block);
         assert_eq!(p.action(Source::UserBlock, None, out), Action::Warn);
+        assert_eq!(p.action(Source::UnallocatedRange, None, inc), Action::Warn);
+        assert_eq!(p.action(Source::UnallocatedRange, None, out), Action::Allow);
         for r in Risk::ALL {
             assert_eq!(p.action(Source::Exact, Some(r), out), Action::Warn);
         }

@@ -856,6 +856,9 @@ fn a_valid_signed_update_never_blocks_a_protected_number() {
     store.add_protected(&hotline).unwrap();
     let emergency: Vec<_> = fraudshield_core::store::BUILTIN_PROTECTED
         .iter()
+        // The official hotlines by name too, so the test fails if the list loses one.
+        .chain(&["110", "112", "119", "120", "122", "96110"])
+        .chain(&["12110", "12315", "12321", "12345", "12381"])
         .map(|n| normalize(Kind::Phone, n).unwrap())
         .collect();
     let high = EntryValue {
@@ -886,8 +889,13 @@ fn a_valid_signed_update_never_blocks_a_protected_number() {
     for dir in [Direction::Incoming, Direction::Outgoing] {
         let v = store.check(&hotline, dir);
         assert_eq!((v.action, v.source), (Action::Allow, Source::Protected));
-        // Every built-in line (110, 119, 120, 122, 112, 96110), each listed high-risk above.
-        assert!(emergency.len() >= 6);
+        // Every built-in line (emergency, 96110, government hotlines), each listed high-risk
+        // above, and a few spelled as a caller id would show them.
+        assert!(emergency.len() >= 22);
+        for raw in ["+86 12345", "0086 96110", "+86 110"] {
+            let v = store.check(&normalize(Kind::Phone, raw).unwrap(), dir);
+            assert_eq!((v.action, v.source), (Action::Allow, Source::Protected));
+        }
         for id in &emergency {
             let v = store.check(id, dir);
             assert_eq!((v.action, v.source), (Action::Allow, Source::Protected));

@@ -2,8 +2,11 @@
 //!
 //! Checks one identifier against the store in `D` and prints the verdict. Without `--kind` the
 //! input is read as a phone number (the common case: a call); bank accounts, QQ numbers and
-//! Alipay accounts need `--kind`. JSON fields: `action` (`allow`/`warn`/`block`), `source`
-//! (`protected`, `user_allow`, `user_block`, `exact`, `prefix`, `none`), `category` and `risk`
+//! Alipay accounts need `--kind`. The identifier may be given as several words
+//! (`check +86 138 0013 8000`) and may start with `-`. JSON fields: `action`
+//! (`allow`/`warn`/`block`), `source` (`protected`, `user_allow`, `user_block`, `exact`,
+//! `prefix`, `unallocated_range` — a mobile number from a range that is not allocated, which
+//! no list holds: likely spoofed —, `none`), `category` and `risk`
 //! (`null` unless a blocklist entry matched), `reports` (the report-count bucket 0–7, or
 //! `null`), `kind`, `direction` and `list_version`.
 
@@ -25,8 +28,10 @@ pub struct Args {
     /// The user is dialling this number (a flagged number warns, never blocks).
     #[arg(long)]
     outgoing: bool,
-    /// The identifier as typed or as the phone reported it.
-    raw: String,
+    /// The identifier as typed or as the phone reported it; several words are joined with
+    /// spaces (`check +86 138 0013 8000` needs no quotes), and a value may start with `-`.
+    #[arg(required = true, num_args = 1.., value_name = "RAW")]
+    raw: Vec<String>,
 }
 
 /// The `--dir` every store command needs, or a one-line failure naming the flag.
@@ -91,6 +96,9 @@ pub fn describe(v: &Verdict) -> String {
     {
         s.push_str(&format!(", {}+ reports", b.min_reports()));
     }
+    if v.source == Source::UnallocatedRange {
+        s.push_str("  (a mobile range that is not allocated: likely a spoofed caller id)");
+    }
     s.push_str(&format!("  (list version {})", v.list_version));
     s
 }
@@ -99,7 +107,8 @@ pub fn describe(v: &Verdict) -> String {
 pub fn run(out: &Output, dir: Option<PathBuf>, args: Args) -> Result<(), Failure> {
     let dir = require_dir(dir, "check")?;
     let kind = args.kind.unwrap_or(Kind::Phone);
-    let id = identifier::normalize(kind, &args.raw).map_err(|e| {
+    let raw = args.raw.join(" ");
+    let id = identifier::normalize(kind, &raw).map_err(|e| {
         if args.kind.is_none() {
             Failure::new(format!(
                 "not a valid phone number ({e}); use --kind bank|qq|alipay for other identifiers"

@@ -1,5 +1,5 @@
-//! `fraudshield --dir D import [--list-version N] FILE.csv`: adds blocklist entries from a CSV
-//! file (case data, a police export) in one durable batch.
+//! `fraudshield --dir D import [--list-version N] [--encoding E] FILE.csv`: adds blocklist
+//! entries from a CSV file (case data, a police export) in one durable batch.
 //!
 //! ## CSV format
 //!
@@ -9,24 +9,63 @@
 //! |---|---|---|
 //! | `kind` | yes | `phone`, `bank`, `qq` or `alipay` |
 //! | `value` | yes | the identifier in any usual spelling (`+86 138-0013-8000`); a phone value ending in `*` (`+86 170*`) is a **prefix rule** flagging every number that starts with it |
-//! | `category` | yes | `police_impersonation`, `customer_service`, `refund`, `investment`, `loan`, `romance`, `job` or `other` |
-//! | `risk` | yes | `low`, `medium` or `high` |
+//! | `category` | yes | `police_impersonation`, `customer_service`, `refund`, `investment`, `loan`, `romance`, `job` or `other`; or its Chinese name ([`CATEGORY_NAMES`]: `冒充公检法`, `虚假客服`, `刷单返利`…) |
+//! | `risk` | yes | `low`, `medium` or `high` (`低`, `中`, `高`) |
 //! | `reports` | no | how many citizens reported it (a number, default 0); stored as a log-scale bucket |
 //!
-//! Other columns (notes, case numbers) are ignored. Fields are trimmed.
+//! Other columns (notes, case numbers) are ignored, and may hold commas, quotes and line
+//! breaks when quoted as Excel quotes them. Fields are trimmed. A mobile number from an
+//! unallocated range (`+86 143…`) is a valid value: police lists hold spoofed caller ids.
 //!
 //! ```text
-//! kind,value,category,risk,reports
-//! phone,+86 138 0013 8000,police_impersonation,high,12
-//! phone,+86 170*,loan,medium,
-//! qq,87654321,customer_service,low,3
+//! kind,value,category,risk,reports,note
+//! phone,+86 138 0013 8000,police_impersonation,high,12,"case 7, ""urgent"""
+//! phone,+86 170*,loan,medium,,
+//! qq,87654321,customer_service,low,3,
 //! ```
 //!
-//! A bad row is reported on stderr with its line number and the reason (never the identifier)
-//! and skipped. The good rows land in **one** batch, committed durably as list version `N`
-//! (default: the current version + 1); a later row for the same identifier wins. A large
-//! import is then folded into the base snapshot at once, so later opens stay fast. A progress
-//! bar is drawn on stderr for files over 1 MiB when stderr is a terminal and `--json` is off.
+//! ## Files as spreadsheets save them
+//!
+//! - **Encoding.** UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes, and
+//!   UTF-16 with a byte-order mark (Excel's "Unicode text", which is tab-separated) are read
+//!   as they are. A file in any other encoding is refused before anything is imported, with
+//!   the line of the first byte that is not UTF-8 and a guess at what the file is: Excel's plain
+//!   "CSV" on a Chinese system writes **GBK**, and such a file is imported with
+//!   `--encoding gb18030` (GB18030 contains GBK) or after re-saving it as "CSV UTF-8". GBK is
+//!   never assumed: a guessed encoding must not decide how bytes become identifiers. With
+//!   `--encoding gb18030` a file that is UTF-8 (a byte-order mark, or Chinese text that is
+//!   valid UTF-8) is refused, and a UTF-16 byte-order mark still wins.
+//! - **Separator.** A comma; a tab when the header line has tabs and no comma.
+//! - **Line endings.** `\n`, `\r\n` (Windows) or `\r` (old Mac) are all one line end: every
+//!   line number printed is the line of the file as an editor shows it.
+//!
+//! ## What is imported: good rows, and nothing from a broken file
+//!
+//! Two kinds of problems are told apart:
+//!
+//! - **A bad row** (an unknown category, a value that is not an identifier, a missing field) is
+//!   reported on stderr with its line number and the reason (never the identifier) and
+//!   skipped; the good rows are imported. The summary says how many rows were skipped, and
+//!   `--json` lists them. Fix them and import the file again: the rows already imported come
+//!   out the same, a later row for the same identifier wins.
+//! - **A broken file** is refused whole and nothing is imported (exit status 1): an encoding
+//!   that is not UTF-8, a header without the required columns, or a **quote that is not
+//!   closed**. A field that opens with `"` runs until the next `"`, across line ends: one stray
+//!   quote in a value or a note silently swallows the rows after it into one field. A row
+//!   whose kind, value, category, risk or reports field holds a line break, or whose other
+//!   quoted field holds lines that look like rows of this file, is such a case: the message
+//!   names the lines the quote swallowed. A note with a line break in it (Alt+Enter in
+//!   Excel, quoted) is fine.
+//!
+//! Every line of the file is accounted for: the header, blank lines (and lines of empty fields,
+//! `,,,,`, which Excel writes for formatted empty rows), the rows read and the extra lines of
+//! quoted fields add up to the lines of the file, and the summary prints them.
+//!
+//! The good rows land in **one** batch, committed durably as list version `N` (default: the
+//! current version + 1). `N` must be larger than the store's current version (a list version
+//! never goes backwards) and at most 2^63 − 1 (what the store can record). A large import is
+//! then folded into the base snapshot at once, so later opens stay fast. A progress bar is
+//! drawn on stderr for files over 1 MiB when stderr is a terminal and `--json` is off.
 
 use crate::cmd::check::{open_store, require_dir};
 use crate::output::{Failure, Output};
@@ -35,18 +74,38 @@ use fraudshield_core::identifier;
 use fraudshield_core::kind::Kind;
 use fraudshield_core::store::Store;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The list version to record (default: the current one + 1).
+    /// The list version to record: larger than the store's current one, at most 2^63-1
+    /// (default: the current one + 1).
     #[arg(long, value_name = "N")]
     list_version: Option<u64>,
+    /// The file's text encoding: utf-8 (default; a byte-order mark and UTF-16 with one are
+    /// recognised) or gb18030 (also reads GBK, Excel's "CSV" on a Chinese system).
+    #[arg(long, value_enum, default_value_t = TextEncoding::Utf8)]
+    encoding: TextEncoding,
     /// The CSV file.
     file: PathBuf,
 }
+
+/// The encodings `--encoding` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextEncoding {
+    /// UTF-8 (with or without a byte-order mark), or UTF-16 with a byte-order mark.
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GB18030, which contains GBK and GB2312.
+    #[value(name = "gb18030", alias = "gbk")]
+    Gb18030,
+}
+
+/// The largest list version the store can record (SQLite integers are signed 64-bit).
+pub const MAX_LIST_VERSION: u64 = i64::MAX as u64;
 
 /// Files at least this large get a progress bar.
 const PROGRESS_MIN_BYTES: u64 = 1 << 20;
@@ -54,11 +113,43 @@ const PROGRESS_MIN_BYTES: u64 = 1 << 20;
 const COMPACT_AFTER: usize = 10_000;
 /// Row errors printed in text mode (all are counted).
 const SHOWN_ERRORS: usize = 20;
+/// Row errors kept for the JSON report (all are counted).
+const KEPT_ERRORS: usize = 1000;
+
+/// Chinese names of the categories, as police and bank spreadsheets write them.
+pub const CATEGORY_NAMES: [(&str, Category); 16] = [
+    ("冒充公检法", Category::PoliceImpersonation),
+    ("冒充公安", Category::PoliceImpersonation),
+    ("冒充客服", Category::CustomerService),
+    ("虚假客服", Category::CustomerService),
+    ("退款", Category::Refund),
+    ("虚假退款", Category::Refund),
+    ("投资理财", Category::Investment),
+    ("虚假投资理财", Category::Investment),
+    ("贷款", Category::Loan),
+    ("虚假贷款", Category::Loan),
+    ("网络交友", Category::Romance),
+    ("杀猪盘", Category::Romance),
+    ("刷单", Category::Job),
+    ("刷单返利", Category::Job),
+    ("兼职招聘", Category::Job),
+    ("其他", Category::Other),
+];
+
+/// Chinese names of the risk levels.
+const RISK_NAMES: [(&str, Risk); 6] = [
+    ("低", Risk::Low),
+    ("低风险", Risk::Low),
+    ("中", Risk::Medium),
+    ("中风险", Risk::Medium),
+    ("高", Risk::High),
+    ("高风险", Risk::High),
+];
 
 /// A skipped row.
 #[derive(Debug, Serialize)]
 pub struct RowError {
-    /// 1-based line number in the file.
+    /// 1-based line number in the file (the first line of the row).
     pub line: u64,
     /// What was wrong (never the identifier itself).
     pub reason: String,
@@ -77,8 +168,315 @@ pub struct ImportReport {
     pub list_version: u64,
     /// Blocklist entries after the import.
     pub entries: u64,
+    /// How the file was read and that every line was accounted for.
+    pub file: FileSummary,
     /// The skipped rows (at most 1000 are kept).
     pub errors: Vec<RowError>,
+}
+
+/// How the file was read: its encoding, and where each of its lines went.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    /// `UTF-8`, `UTF-8 with BOM`, `UTF-16LE`, `UTF-16BE` or `GB18030`.
+    pub encoding: &'static str,
+    /// `,` or a tab.
+    pub delimiter: char,
+    /// Lines in the file.
+    pub lines: u64,
+    /// Rows read after the header (good and bad).
+    pub rows: u64,
+    /// Blank lines, and lines of empty fields only (`,,,,`), skipped.
+    pub blank_lines: u64,
+    /// Rows spanning more than one line (a quoted field with line breaks, such as a note).
+    pub multiline_rows: u64,
+}
+
+/// `1 row`, `2 rows`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+impl FileSummary {
+    fn describe(&self) -> String {
+        let mut s = format!(
+            "read {} from {} ({}",
+            plural(self.rows, "row"),
+            plural(self.lines, "line"),
+            self.encoding
+        );
+        if self.delimiter == '\t' {
+            s.push_str(", tab-separated");
+        }
+        s.push_str(", 1 header line");
+        if self.blank_lines > 0 {
+            s.push_str(&format!(", {} blank", self.blank_lines));
+        }
+        if self.multiline_rows > 0 {
+            s.push_str(&format!(
+                ", {} with line breaks inside quotes",
+                plural(self.multiline_rows, "row")
+            ));
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// Reads a CSV blocklist from `input` and applies its good rows to `store` as one batch.
+/// `size` (bytes, if known) drives the progress bar, drawn only when `progress` is set.
+pub fn import_csv(
+    store: &Store,
+    mut input: impl Read,
+    size: Option<u64>,
+    progress: bool,
+    list_version: Option<u64>,
+) -> Result<ImportReport, Failure> {
+    let mut bytes = Vec::with_capacity(size.map_or(0, |s| s.min(1 << 30) as usize));
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::new(format!("cannot read the CSV file: {e}")))?;
+    import_bytes(store, &bytes, TextEncoding::Utf8, progress, list_version)
+}
+
+/// [`import_csv`] on the bytes of a whole file in `encoding`.
+pub fn import_bytes(
+    store: &Store,
+    bytes: &[u8],
+    encoding: TextEncoding,
+    progress: bool,
+    list_version: Option<u64>,
+) -> Result<ImportReport, Failure> {
+    let parsed = read_file(bytes, encoding, progress)?;
+    apply(store, parsed, list_version)
+}
+
+/// Decodes and parses a whole file: every row, or the reason the file is refused. Touches no
+/// store, so a refused file changes nothing, not even by creating an empty store.
+pub fn read_file(
+    bytes: &[u8],
+    encoding: TextEncoding,
+    progress: bool,
+) -> Result<ParsedFile, Failure> {
+    let (text, encoding) = decode(bytes, encoding)?;
+    parse(&text, encoding, progress)
+}
+
+/// Commits the good rows of a parsed file as one batch.
+pub fn apply(
+    store: &Store,
+    parsed: ParsedFile,
+    list_version: Option<u64>,
+) -> Result<ImportReport, Failure> {
+    let version = next_list_version(store.list_version(), list_version)?;
+    let staged = store
+        .stage(&parsed.changes)
+        .map_err(|e| Failure::new(format!("cannot stage the import: {e}")))?;
+    let changed = staged.changed();
+    store
+        .commit(staged, version, &[])
+        .map_err(|e| Failure::new(format!("cannot save the import: {e}")))?;
+    if store.status().overlay_len > COMPACT_AFTER {
+        store
+            .compact()
+            .map_err(|e| Failure::new(format!("imported, but compaction failed: {e}")))?;
+    }
+    Ok(ImportReport {
+        imported: parsed.changes.len(),
+        skipped: parsed.skipped,
+        changed,
+        list_version: version,
+        entries: store.status().entries,
+        file: parsed.summary,
+        errors: parsed.errors,
+    })
+}
+
+/// The version an import records: `requested`, or `current + 1`; never at or below `current`
+/// (a list version never goes backwards) and never above [`MAX_LIST_VERSION`].
+pub fn next_list_version(current: u64, requested: Option<u64>) -> Result<u64, Failure> {
+    match requested {
+        None => current
+            .checked_add(1)
+            .filter(|v| *v <= MAX_LIST_VERSION)
+            .ok_or_else(|| {
+                Failure::new(format!(
+                    "the store's list version {current} is the largest it can record: \
+                     nothing can be imported after it; nothing was imported"
+                ))
+            }),
+        Some(v) if v > MAX_LIST_VERSION => Err(too_large()),
+        Some(v) if v <= current => Err(Failure::new(format!(
+            "--list-version {v} would not move the list forward: the store is at list version \
+             {current}, and a list version never goes backwards; pass a larger one or leave \
+             it out (default: {}); nothing was imported",
+            current.saturating_add(1)
+        ))),
+        Some(v) => Ok(v),
+    }
+}
+
+fn too_large() -> Failure {
+    Failure::new(format!(
+        "--list-version is too large: at most {MAX_LIST_VERSION} (2^63-1) can be recorded; \
+         nothing was imported"
+    ))
+}
+
+/// The file as text, and the name of the encoding it was read in. A file that is not in the
+/// encoding asked for is refused with the line of the first bad byte and a guess at what it is.
+fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<(Cow<'_, str>, &'static str), Failure> {
+    if let Some((text, name)) = decode_utf16_with_bom(bytes)? {
+        return Ok((Cow::Owned(text), name));
+    }
+    if encoding == TextEncoding::Gb18030 {
+        // Chinese text in UTF-8 is never valid GBK by accident, but read as GB18030 it may
+        // decode to other characters: refuse rather than read a UTF-8 file the wrong way.
+        if bytes.starts_with(b"\xEF\xBB\xBF")
+            || (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok())
+        {
+            return Err(Failure::new(
+                "the file is UTF-8 text, not GB18030: import it without --encoding; nothing \
+                 was imported",
+            ));
+        }
+        return encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|text| (text, "GB18030"))
+            .ok_or_else(|| {
+                Failure::new(
+                    "the file is not valid GB18030/GBK text either: re-save it as \"CSV UTF-8\" \
+                     and import it without --encoding; nothing was imported",
+                )
+            });
+    }
+    let (body, name) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(body) => (body, "UTF-8 with BOM"),
+        None => (bytes, "UTF-8"),
+    };
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok((Cow::Borrowed(text), name)),
+        Err(e) => {
+            let line = line_count(&body[..e.valid_up_to()]);
+            Err(Failure::new(format!(
+                "line {line}: the file is not UTF-8 text; {}; nothing was imported",
+                guess_encoding(body)
+            )))
+        }
+    }
+}
+
+/// What a file that is not UTF-8 probably is, and what to do about it.
+fn guess_encoding(bytes: &[u8]) -> &'static str {
+    let sample = &bytes[..bytes.len().min(4096)];
+    let zeros = sample.iter().filter(|b| **b == 0).count();
+    if zeros * 4 >= sample.len() {
+        return "it looks like UTF-16 without a byte-order mark: re-save it as \"CSV UTF-8\"";
+    }
+    if encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .is_some()
+    {
+        return "it looks like GBK/GB18030, as Excel saves \"CSV\" on a Chinese system: \
+                re-save it as \"CSV UTF-8\", or import it with --encoding gb18030";
+    }
+    "its encoding is unknown: re-save it as \"CSV UTF-8\""
+}
+
+/// UTF-16 text with a byte-order mark (Excel's "Unicode text"), decoded; `None` without one.
+fn decode_utf16_with_bom(bytes: &[u8]) -> Result<Option<(String, &'static str)>, Failure> {
+    let (body, big_endian, name) = match bytes {
+        [0xFF, 0xFE, body @ ..] => (body, false, "UTF-16LE"),
+        [0xFE, 0xFF, body @ ..] => (body, true, "UTF-16BE"),
+        _ => return Ok(None),
+    };
+    if body.len() % 2 != 0 {
+        return Err(Failure::new(
+            "the file starts like UTF-16 but has an odd number of bytes: it is cut short or \
+             not UTF-16; re-save it as \"CSV UTF-8\"; nothing was imported",
+        ));
+    }
+    let units = body.chunks_exact(2).map(|p| {
+        let pair = [p[0], p[1]];
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    });
+    let mut text = String::with_capacity(body.len());
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                let line = line_count(text.as_bytes());
+                return Err(Failure::new(format!(
+                    "line {line}: the file is not valid {name} text; re-save it as \
+                     \"CSV UTF-8\"; nothing was imported"
+                )));
+            }
+        }
+    }
+    Ok(Some((text, name)))
+}
+
+/// The 1-based line on which the end of `prefix` lies (`\n`, `\r\n` and `\r` end a line).
+fn line_count(prefix: &[u8]) -> u64 {
+    Lines::new(prefix).line_of(prefix.len())
+}
+
+/// Where each physical line of a text starts, to turn byte offsets into line numbers.
+struct Lines {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Lines {
+    fn new(text: &[u8]) -> Lines {
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < text.len() {
+            match text[i] {
+                b'\r' if text.get(i + 1) == Some(&b'\n') => {
+                    i += 2;
+                    starts.push(i);
+                }
+                b'\r' | b'\n' => {
+                    i += 1;
+                    starts.push(i);
+                }
+                _ => i += 1,
+            }
+        }
+        Lines {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// Lines in the text: a final line end does not start another line.
+    fn count(&self) -> u64 {
+        let trailing = self.starts.last().is_some_and(|&s| s == self.len) && self.len > 0;
+        self.starts.len() as u64 - u64::from(trailing || self.len == 0)
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> u64 {
+        self.starts.partition_point(|&s| s <= offset) as u64
+    }
+
+    /// The text of line `line` (1-based), without its line end.
+    fn text<'a>(&self, text: &'a str, line: u64) -> &'a str {
+        let i = (line as usize).saturating_sub(1);
+        let start = self.starts.get(i).copied().unwrap_or(self.len);
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.len);
+        text.get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\r', '\n'])
+    }
 }
 
 struct Columns {
@@ -87,6 +485,15 @@ struct Columns {
     category: usize,
     risk: usize,
     reports: Option<usize>,
+}
+
+impl Columns {
+    /// The required columns and `reports`: none of them may hold a line break.
+    fn used(&self) -> impl Iterator<Item = usize> + '_ {
+        [self.kind, self.value, self.category, self.risk]
+            .into_iter()
+            .chain(self.reports)
+    }
 }
 
 fn columns(headers: &csv::StringRecord) -> Result<Columns, Failure> {
@@ -100,7 +507,8 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns, Failure> {
     let need = |name: &str| {
         find(name).ok_or_else(|| {
             Failure::new(format!(
-                "the CSV header has no `{name}` column (expected kind,value,category,risk[,reports])"
+                "line 1: the CSV header has no `{name}` column (expected kind,value,category,risk\
+                 [,reports]); nothing was imported"
             ))
         })
     };
@@ -111,6 +519,22 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns, Failure> {
         risk: need("risk")?,
         reports: find("reports"),
     })
+}
+
+fn parse_category(s: &str) -> Result<Category, String> {
+    if let Some((_, c)) = CATEGORY_NAMES.iter().find(|(name, _)| *name == s) {
+        return Ok(*c);
+    }
+    s.parse()
+        .map_err(|e: fraudshield_core::entry::ValueError| e.to_string())
+}
+
+fn parse_risk(s: &str) -> Result<Risk, String> {
+    if let Some((_, r)) = RISK_NAMES.iter().find(|(name, _)| *name == s) {
+        return Ok(*r);
+    }
+    s.parse()
+        .map_err(|e: fraudshield_core::entry::ValueError| e.to_string())
 }
 
 fn parse_row(record: &csv::StringRecord, c: &Columns) -> Result<Change, String> {
@@ -124,12 +548,8 @@ fn parse_row(record: &csv::StringRecord, c: &Columns) -> Result<Change, String> 
         .parse()
         .map_err(|e: fraudshield_core::kind::UnknownKind| e.to_string())?;
     let raw = field(c.value, "value")?;
-    let category: Category = field(c.category, "category")?
-        .parse()
-        .map_err(|e: fraudshield_core::entry::ValueError| e.to_string())?;
-    let risk: Risk = field(c.risk, "risk")?
-        .parse()
-        .map_err(|e: fraudshield_core::entry::ValueError| e.to_string())?;
+    let category = parse_category(field(c.category, "category")?)?;
+    let risk = parse_risk(field(c.risk, "risk")?)?;
     let reports = match c
         .reports
         .and_then(|i| record.get(i))
@@ -158,122 +578,247 @@ fn parse_row(record: &csv::StringRecord, c: &Columns) -> Result<Change, String> 
     ))
 }
 
-/// Reads a CSV blocklist from `input` and applies its good rows to `store` as one batch.
-/// `size` (bytes, if known) drives the progress bar, drawn only when `progress` is set.
-pub fn import_csv(
-    store: &Store,
-    input: impl Read,
-    size: Option<u64>,
-    progress: bool,
-    list_version: Option<u64>,
-) -> Result<ImportReport, Failure> {
+/// The rows of a file, ready to apply.
+pub struct ParsedFile {
+    changes: Vec<Change>,
+    skipped: usize,
+    errors: Vec<RowError>,
+    summary: FileSummary,
+}
+
+/// Reads every row of `text`, refusing the whole file on an unclosed quote (see the module
+/// docs) and checking that every line of the file was accounted for.
+fn parse(text: &str, encoding: &'static str, progress: bool) -> Result<ParsedFile, Failure> {
+    let lines = Lines::new(text.as_bytes());
+    let header_line = lines.text(text, 1);
+    let delimiter = if !header_line.contains(',') && header_line.contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| Failure::new(format!("cannot read the CSV header: {e}")))?
         .clone();
     let cols = columns(&headers)?;
-    let bar = match (progress, size) {
-        (true, Some(len)) => {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                Some(len),
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "importing {bar:40} {bytes}/{total_bytes} ({eta})",
-            ) {
-                bar.set_style(style);
-            }
-            Some(bar)
-        }
-        _ => None,
+    let header_end = reader.position().byte() as usize;
+    // The header may span lines too (a quoted column name); blank lines before it are skipped.
+    let (header_first, header_last) = row_lines(&lines, text, 0, header_end);
+    let bar = progress_bar(progress, text.len() as u64);
+    let mut summary = FileSummary {
+        encoding,
+        delimiter: char::from(delimiter),
+        lines: lines.count(),
+        rows: 0,
+        blank_lines: 0,
+        multiline_rows: 0,
     };
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = 0usize;
+    let mut accounting = Accounting::new(text, &lines);
+    accounting.row(header_first, header_last)?;
     let mut record = csv::StringRecord::new();
     loop {
+        let start = reader.position().byte() as usize;
         match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                match parse_row(&record, &cols) {
-                    Ok(change) => changes.push(change),
-                    Err(reason) => {
-                        skipped += 1;
-                        if errors.len() < 1000 {
-                            errors.push(RowError { line, reason });
-                        }
-                    }
-                }
-            }
+            Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
-                    csv::ErrorKind::Io(_) => {
-                        return Err(Failure::new(format!("cannot read the CSV file: {e}")));
-                    }
-                    _ => "unreadable row".to_string(),
-                };
+                // Text was decoded already, so only I/O on memory could fail: never expected.
+                return Err(Failure::new(format!("cannot read the CSV file: {e}")));
+            }
+        }
+        let end = reader.position().byte() as usize;
+        let (first, last) = row_lines(&lines, text, start, end);
+        accounting.row(first, last)?;
+        if record.iter().all(str::is_empty) {
+            // `,,,,,`: Excel writes such lines for rows that were formatted but left empty.
+            summary.blank_lines += last - first + 1;
+            continue;
+        }
+        summary.rows += 1;
+        if last > first {
+            summary.multiline_rows += 1;
+            check_quotes(&record, &cols, &lines, text, first, last)?;
+        }
+        match parse_row(&record, &cols) {
+            Ok(change) => changes.push(change),
+            Err(reason) => {
                 skipped += 1;
-                if errors.len() < 1000 {
-                    errors.push(RowError { line, reason });
+                if errors.len() < KEPT_ERRORS {
+                    errors.push(RowError {
+                        line: first,
+                        reason,
+                    });
                 }
-                // After a UTF-8 error the reader has moved past the row: keep going.
             }
         }
         if let Some(bar) = &bar
-            && (changes.len() + skipped).is_multiple_of(4096)
+            && summary.rows.is_multiple_of(4096)
         {
-            bar.set_position(reader.position().byte());
+            bar.set_position(end as u64);
         }
     }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let version = list_version.unwrap_or_else(|| store.list_version() + 1);
-    let staged = store
-        .stage(&changes)
-        .map_err(|e| Failure::new(format!("cannot stage the import: {e}")))?;
-    let changed = staged.changed();
-    store
-        .commit(staged, version, &[])
-        .map_err(|e| Failure::new(format!("cannot save the import: {e}")))?;
-    if store.status().overlay_len > COMPACT_AFTER {
-        store
-            .compact()
-            .map_err(|e| Failure::new(format!("imported, but compaction failed: {e}")))?;
-    }
-    Ok(ImportReport {
-        imported: changes.len(),
+    summary.blank_lines += accounting.finish()?;
+    Ok(ParsedFile {
+        changes,
         skipped,
-        changed,
-        list_version: version,
-        entries: store.status().entries,
         errors,
+        summary,
     })
+}
+
+/// The first and last line of the row read from the bytes `start..end` (which may begin with
+/// blank lines the reader skipped, and end with the row's line end).
+fn row_lines(lines: &Lines, text: &str, start: usize, end: usize) -> (u64, u64) {
+    let bytes = text.as_bytes();
+    let end = end.min(bytes.len());
+    let mut content = start.min(end);
+    while content < end && matches!(bytes[content], b'\r' | b'\n') {
+        content += 1;
+    }
+    let mut last = end.saturating_sub(1).max(content);
+    // The row's own line end belongs to its last line.
+    while last > content && matches!(bytes[last], b'\r' | b'\n') {
+        last -= 1;
+    }
+    (lines.line_of(content), lines.line_of(last))
+}
+
+/// Checks that every line of the file is the header, part of a row, or blank: nothing the
+/// reader skipped can hide rows.
+struct Accounting<'a> {
+    text: &'a str,
+    lines: &'a Lines,
+    /// The next line not yet accounted for.
+    next: u64,
+    blank: u64,
+}
+
+impl<'a> Accounting<'a> {
+    fn new(text: &'a str, lines: &'a Lines) -> Accounting<'a> {
+        Accounting {
+            text,
+            lines,
+            next: 1,
+            blank: 0,
+        }
+    }
+
+    /// A row (or the header) on lines `first..=last`; the lines before it must be blank.
+    fn row(&mut self, first: u64, last: u64) -> Result<(), Failure> {
+        self.gap(first)?;
+        self.next = self.next.max(last + 1);
+        Ok(())
+    }
+
+    /// The lines after the last row must be blank; returns how many blank lines there were.
+    fn finish(mut self) -> Result<u64, Failure> {
+        self.gap(self.lines.count() + 1)?;
+        Ok(self.blank)
+    }
+
+    fn gap(&mut self, until: u64) -> Result<(), Failure> {
+        for line in self.next..until {
+            if !self.lines.text(self.text, line).is_empty() {
+                return Err(Failure::new(format!(
+                    "line {line} was not read as part of any row: this is not a CSV file that \
+                     can be read safely; nothing was imported"
+                )));
+            }
+            self.blank += 1;
+        }
+        self.next = self.next.max(until);
+        Ok(())
+    }
+}
+
+/// A row spanning several lines: fine if a note holds a line break, refused if a quote that
+/// was never closed swallowed rows (see the module docs).
+fn check_quotes(
+    record: &csv::StringRecord,
+    cols: &Columns,
+    lines: &Lines,
+    text: &str,
+    first: u64,
+    last: u64,
+) -> Result<(), Failure> {
+    let broken_field = cols
+        .used()
+        .any(|i| record.get(i).is_some_and(|f| f.contains(['\r', '\n'])));
+    let rowlike = (first + 1..=last)
+        .filter(|&l| looks_like_row(lines.text(text, l), cols))
+        .count();
+    if !broken_field && rowlike == 0 {
+        return Ok(());
+    }
+    let swallowed = if rowlike > 0 {
+        format!(", {rowlike} of which look like rows")
+    } else {
+        String::new()
+    };
+    Err(Failure::new(format!(
+        "line {first}: a quote (\") opened in this row is not closed until line {last}, so \
+         lines {}–{last} ({} lines{swallowed}) would be read as part of one field; a quote \
+         inside a field must be doubled (\"\") in a field that is itself quoted; fix it and \
+         import again; nothing was imported",
+        first + 1,
+        last - first,
+    )))
+}
+
+/// Whether a line inside a quoted field reads like a row of this file: enough separated
+/// fields, and a known kind in the kind column.
+fn looks_like_row(line: &str, cols: &Columns) -> bool {
+    let delimiter = if line.contains(',') { ',' } else { '\t' };
+    let fields: Vec<&str> = line.split(delimiter).collect();
+    let needed = cols.used().max().unwrap_or(0);
+    fields.len() > needed
+        && fields
+            .get(cols.kind)
+            .is_some_and(|k| k.trim().trim_matches('"').parse::<Kind>().is_ok())
+}
+
+fn progress_bar(progress: bool, len: u64) -> Option<indicatif::ProgressBar> {
+    if !progress {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("importing {bar:40} {bytes}/{total_bytes} ({eta})")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 /// Runs `import`.
 pub fn run(out: &Output, json: bool, dir: Option<PathBuf>, args: Args) -> Result<(), Failure> {
     let dir = require_dir(dir, "import")?;
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| Failure::new(format!("cannot open {}: {e}", args.file.display())))?;
-    let size = file.metadata().ok().map(|m| m.len());
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", args.file.display())))?;
     let progress =
-        !json && std::io::stderr().is_terminal() && size.is_some_and(|s| s >= PROGRESS_MIN_BYTES);
+        !json && std::io::stderr().is_terminal() && bytes.len() as u64 >= PROGRESS_MIN_BYTES;
+    // A list version that can never be recorded is refused before the file is even read.
+    if args.list_version.is_some_and(|v| v > MAX_LIST_VERSION) {
+        return Err(too_large());
+    }
+    let parsed = read_file(&bytes, args.encoding, progress)?;
+    drop(bytes);
     let store = open_store(&dir)?;
-    let report = import_csv(
-        &store,
-        std::io::BufReader::new(file),
-        size,
-        progress,
-        args.list_version,
-    )?;
+    let report = apply(&store, parsed, args.list_version)?;
     if !json {
         for e in report.errors.iter().take(SHOWN_ERRORS) {
             eprintln!("line {}: {} (row skipped)", e.line, e.reason);
@@ -283,9 +828,57 @@ pub fn run(out: &Output, json: bool, dir: Option<PathBuf>, args: Args) -> Result
         }
     }
     out.emit(&report, || {
-        format!(
-            "imported {} rows ({} skipped, {} entries changed) as list version {}; {} entries in the list",
-            report.imported, report.skipped, report.changed, report.list_version, report.entries
-        )
+        let mut s = format!(
+            "imported {} rows ({} skipped, {} entries changed) as list version {}; {} entries in \
+             the list\n{}",
+            report.imported,
+            report.skipped,
+            report.changed,
+            report.list_version,
+            report.entries,
+            report.file.describe()
+        );
+        if report.skipped > 0 {
+            s.push_str(&format!(
+                "\n{} not imported (see the lines above): fix them and import the file again",
+                plural(report.skipped as u64, "row")
+            ));
+        }
+        s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_numbers_follow_every_line_end() {
+        let text = "a\r\nb\nc\rd";
+        let l = Lines::new(text.as_bytes());
+        assert_eq!(l.count(), 4);
+        assert_eq!(l.line_of(0), 1);
+        assert_eq!(l.line_of(3), 2);
+        assert_eq!(l.line_of(5), 3);
+        assert_eq!(l.line_of(7), 4);
+        assert_eq!(l.text(text, 1), "a");
+        assert_eq!(l.text(text, 4), "d");
+        assert_eq!(Lines::new(b"a\r\n").count(), 1);
+        assert_eq!(Lines::new(b"").count(), 0);
+        assert_eq!(Lines::new(b"\n\n").count(), 2);
+    }
+
+    #[test]
+    fn list_versions_only_move_forward() {
+        assert_eq!(next_list_version(3, None).ok(), Some(4));
+        assert_eq!(next_list_version(3, Some(9)).ok(), Some(9));
+        assert!(next_list_version(3, Some(3)).is_err());
+        assert!(next_list_version(3, Some(0)).is_err());
+        assert!(next_list_version(3, Some(MAX_LIST_VERSION + 1)).is_err());
+        assert_eq!(
+            next_list_version(3, Some(MAX_LIST_VERSION)).ok(),
+            Some(MAX_LIST_VERSION)
+        );
+        assert!(next_list_version(MAX_LIST_VERSION, None).is_err());
+    }
 }

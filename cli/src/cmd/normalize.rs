@@ -17,11 +17,12 @@ pub struct Args {
     /// Normalize a phone prefix rule (`+86 170*`, `0755`) instead of a whole number.
     #[arg(long)]
     prefix: bool,
-    /// The identifier as the user typed it or the phone reported it.
-    // Values may start with `-` (a typo such as `-138…`): they must reach the normalizer, which
-    // rejects them without echoing them, rather than clap, whose error would print them.
-    #[arg(allow_hyphen_values = true)]
-    raw: String,
+    /// The identifier as the user typed it or the phone reported it; several words are joined
+    /// with spaces (`normalize -k phone +86 138 0013 8000`).
+    // Values may start with `-` (a typo such as `-138…`): `main` moves the words behind a `--`
+    // so they reach the normalizer, which rejects them without echoing them.
+    #[arg(required = true, num_args = 1.., value_name = "RAW")]
+    raw: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +35,7 @@ struct Normalized<'a> {
 
 /// Prints the canonical form of the identifier.
 pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
+    let raw = args.raw.join(" ");
     let result = if args.prefix {
         if args.kind != Kind::Phone {
             return Err(Failure::new(format!(
@@ -41,9 +43,9 @@ pub fn run(out: &Output, args: Args) -> Result<(), Failure> {
                 args.kind
             )));
         }
-        identifier::normalize_phone_prefix(&args.raw)
+        identifier::normalize_phone_prefix(&raw)
     } else {
-        identifier::normalize(args.kind, &args.raw)
+        identifier::normalize(args.kind, &raw)
     };
     let what = if args.prefix { " prefix" } else { "" };
     let id = result.map_err(|e| Failure::new(format!("invalid {}{what}: {e}", args.kind)))?;

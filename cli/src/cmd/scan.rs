@@ -1,4 +1,7 @@
-//! `fraudshield scan [TEXT]` (reads stdin when TEXT is absent)
+//! `fraudshield scan [TEXT…]` (reads stdin when TEXT is absent)
+//!
+//! The message may be given as several words, unquoted (they are joined with spaces), and may
+//! start with `-`.
 //!
 //! Prints one line per identifier found: kind, canonical form, byte span and why. With `--json`
 //! prints one JSON array of `{"kind","canonical","start","end","reason"}` objects (`start`/`end`
@@ -12,8 +15,10 @@ use std::io::Read;
 /// Arguments of `scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The message text; read from standard input when absent.
-    text: Option<String>,
+    /// The message text, several words joined with spaces (quotes are optional), which may
+    /// start with `-`; read from standard input when absent.
+    #[arg(num_args = 0.., value_name = "TEXT")]
+    text: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -26,11 +31,11 @@ struct FindingJson<'a> {
     reason: String,
 }
 
-/// Reads the message, from the argument or stdin.
-pub fn read_text(text: Option<String>) -> Result<String, Failure> {
-    match text {
-        Some(t) => Ok(t),
-        None => {
+/// Reads the message: the words given, joined with spaces, or stdin when there are none.
+pub fn read_text(words: Vec<String>) -> Result<String, Failure> {
+    match words.is_empty() {
+        false => Ok(words.join(" ")),
+        true => {
             let mut buf = String::new();
             std::io::stdin()
                 .read_to_string(&mut buf)

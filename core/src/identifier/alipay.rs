@@ -63,6 +63,11 @@ pub fn normalize(raw: &str) -> Result<String, NormalizeError> {
         return Ok(d.digits);
     }
     let number = phone::parse_digits(d.plus, &d.digits)?;
+    // A login is confirmed by SMS, so its number is always from an allocated range: an
+    // unallocated one is a typo, not an account.
+    if number.is_unallocated_mobile() {
+        return Err(NormalizeError::UnknownMobilePrefix);
+    }
     match number.class {
         PhoneClass::Mobile | PhoneClass::International => Ok(number.canonical),
         PhoneClass::Landline | PhoneClass::NonGeographic | PhoneClass::Short => {

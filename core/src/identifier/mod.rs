@@ -189,8 +189,11 @@ pub enum NormalizeError {
         /// The requested kind.
         kind: Kind,
     },
-    /// Eleven digits starting with `1`, but not in a range allocated to Chinese mobile
-    /// operators (see [`phone::is_mobile_prefix`]).
+    /// Eleven digits starting with `10`, `11` or `12`, which no Chinese mobile range does; a
+    /// prefix rule over a mobile range that is not allocated (see
+    /// [`phone::is_mobile_prefix`]); or an Alipay login from such a range. A whole phone
+    /// number from an unallocated `1[3-9]` range is *not* an error: see
+    /// [`phone::PhoneNumber::is_unallocated_mobile`].
     #[error("not an allocated Chinese mobile number prefix")]
     UnknownMobilePrefix,
     /// After the trunk `0` (or `+86`), the digits do not start with a Chinese area code.

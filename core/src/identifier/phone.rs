@@ -32,8 +32,12 @@
 //!    — or a mobile number (landline caller ID shows out-of-town mobiles as `0138…`).
 //! 4. Otherwise the number is national and bare: a short or service number
 //!    ([`is_short_number`]), `86` followed by a national number (12 digits or more in all, so
-//!    `8695588` stays a local number), an 11-digit mobile whose prefix is allocated
-//!    ([`is_mobile_prefix`]), or a 10-digit 400/800 number. A bare 7–8 digit local number is
+//!    `8695588` stays a local number), an 11-digit mobile (`1[3-9]…`), or a 10-digit 400/800
+//!    number. A mobile number from a range that is not allocated ([`is_mobile_prefix`]:
+//!    `143…`, `160…`, `194…`) is accepted as what it is, a well-formed number that cannot
+//!    exist: lookups report it ([`PhoneNumber::is_unallocated_mobile`]) because a spoofed
+//!    caller id often comes from such a range. Only `10`–`12` followed by 9 digits is refused
+//!    ([`NormalizeError::UnknownMobilePrefix`]): no mobile range starts so. A bare 7–8 digit local number is
 //!    rejected ([`NormalizeError::MissingAreaCode`]): it means a different line in every city.
 //!    So is an area code written without its trunk `0` (`755 1234 5678`).
 //!
@@ -116,6 +120,51 @@ pub struct PhoneNumber {
     pub canonical: String,
     /// What kind of number it is.
     pub class: PhoneClass,
+}
+
+impl PhoneNumber {
+    /// Whether this is a Chinese mobile number from a range the MIIT has not allocated
+    /// (`+86 143…`, `160…`, `194…`; see [`is_mobile_prefix`]): a caller id that cannot exist,
+    /// a classic sign of a spoofed fraud call. Such numbers are valid identifiers (their
+    /// canonical form is unambiguous, and police lists hold them); the verdict of a lookup
+    /// that finds nothing else says the range is unallocated.
+    ///
+    /// ```
+    /// use fraudshield_core::identifier::phone::{normalize, PhoneClass};
+    /// let n = normalize("143 1234 5678").unwrap();
+    /// assert_eq!((n.canonical.as_str(), n.class), ("+8614312345678", PhoneClass::Mobile));
+    /// assert!(n.is_unallocated_mobile());
+    /// assert!(!normalize("138 0013 8000").unwrap().is_unallocated_mobile());
+    /// ```
+    pub fn is_unallocated_mobile(&self) -> bool {
+        self.class == PhoneClass::Mobile && is_unallocated_mobile(&self.canonical)
+    }
+}
+
+/// Whether a canonical phone form is a Chinese mobile number (`+86` and 11 digits starting
+/// `1[3-9]`) from a range that is not allocated ([`is_mobile_prefix`] is false). Reads the
+/// canonical form only, so a lookup can ask it of a key without normalizing again.
+///
+/// ```
+/// use fraudshield_core::identifier::phone::is_unallocated_mobile;
+/// assert!(is_unallocated_mobile("+8616012345678"));
+/// assert!(!is_unallocated_mobile("+8613800138000")); // allocated
+/// assert!(!is_unallocated_mobile("+861088889999"));  // a Beijing landline
+/// assert!(!is_unallocated_mobile("12345"));          // a service number
+/// ```
+pub fn is_unallocated_mobile(canonical: &str) -> bool {
+    canonical.len() == 14
+        && canonical.strip_prefix("+86").is_some_and(|nsn| {
+            nsn.bytes().all(|b| b.is_ascii_digit())
+                && has_mobile_shape(nsn)
+                && !is_mobile_prefix(nsn)
+        })
+}
+
+/// `1[3-9]`: the shape of every Chinese mobile number, allocated or not. `10`–`12` never are
+/// (Beijing's area code, carrier and service lines).
+fn has_mobile_shape(nsn: &str) -> bool {
+    matches!(nsn.as_bytes(), [b'1', b'3'..=b'9', ..])
 }
 
 impl std::fmt::Debug for PhoneNumber {
@@ -257,7 +306,13 @@ fn chinese(
             if !after_trunk && is_short_number(nsn) {
                 return Ok(short(nsn));
             }
-            if after_trunk && nsn.len() >= 3 && !is_mobile_prefix(nsn) {
+            // No area code starts with 1 but Beijing's 10, so after a trunk 0 this is a
+            // mobile: allocated, or a whole 11-digit number from an unallocated range.
+            if after_trunk
+                && nsn.len() >= 3
+                && !is_mobile_prefix(nsn)
+                && !(nsn.len() == 11 && has_mobile_shape(nsn))
+            {
                 return Err(NormalizeError::UnknownAreaCode);
             }
             mobile(nsn, offset, total)
@@ -312,9 +367,10 @@ fn short(digits: &str) -> PhoneNumber {
     }
 }
 
-/// An 11-digit mobile number starting at `nsn`.
+/// An 11-digit mobile number starting at `nsn`: `1[3-9]`, allocated or not (see
+/// [`PhoneNumber::is_unallocated_mobile`]).
 fn mobile(nsn: &str, offset: usize, total: usize) -> Result<PhoneNumber, NormalizeError> {
-    if nsn.len() >= 3 && !is_mobile_prefix(nsn) {
+    if nsn.len() >= 3 && !is_mobile_prefix(nsn) && !(nsn.len() == 11 && has_mobile_shape(nsn)) {
         return Err(if nsn.len() == 11 {
             NormalizeError::UnknownMobilePrefix
         } else {

@@ -42,7 +42,7 @@ use crate::identifier;
 use crate::kind::Kind;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use upload::{ReportEndpoint, ReportUploads};
 
@@ -73,9 +73,6 @@ pub enum OutboxError {
     /// The report is not valid (what was wrong, never the value).
     #[error("{0}")]
     Invalid(String),
-    /// A previous caller panicked while holding the outbox.
-    #[error("report outbox lock poisoned")]
-    Poisoned,
     /// Stored data is not what this build wrote.
     #[error("report outbox holds an invalid row")]
     Corrupt,
@@ -213,8 +210,10 @@ impl Outbox {
         })
     }
 
+    /// The connection. A panic elsewhere while it was held left nothing half-done (every write
+    /// is one statement or one transaction), so a poisoned lock is taken over.
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, OutboxError> {
-        self.conn.lock().map_err(|_| OutboxError::Poisoned)
+        Ok(self.conn.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Validates and queues a report at time `now` (Unix seconds). Durable when it returns.
@@ -427,8 +426,12 @@ impl Outbox {
         Ok(())
     }
 
-    pub(crate) fn upload_lock(&self) -> Result<MutexGuard<'_, ()>, OutboxError> {
-        self.uploading.lock().map_err(|_| OutboxError::Poisoned)
+    /// One upload round at a time; a round that panicked (in the host's transport) left every
+    /// report in a state it may be retried from.
+    pub(crate) fn upload_lock(&self) -> MutexGuard<'_, ()> {
+        self.uploading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

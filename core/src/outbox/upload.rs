@@ -88,7 +88,7 @@ impl Outbox {
         endpoint: &ReportEndpoint,
         now: i64,
     ) -> Result<ReportUploads, OutboxError> {
-        let _round = self.upload_lock()?;
+        let _round = self.upload_lock();
         let mut done = ReportUploads::default();
         let waiting = self.not_before()?.filter(|nb| *nb > now);
         if let Some(nb) = waiting {

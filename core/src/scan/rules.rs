@@ -3,14 +3,18 @@
 //! Every function here takes the folded ASCII digits of a candidate (separators removed) and
 //! answers a yes/no question. None of them allocates or panics.
 
-use crate::identifier::phone;
+use crate::identifier::{bank, phone};
 
 /// IP-dial prefixes that Chinese carriers put before a number for cheap long-distance calls.
 const IP_DIAL_PREFIXES: [&[u8]; 6] = [b"17951", b"17911", b"12593", b"17909", b"10193", b"17901"];
 
-/// An 11-digit Chinese mobile number: `1[3-9]` and nine more digits.
+/// An 11-digit Chinese mobile number from an allocated range ([`phone::is_mobile_prefix`]).
+///
+/// The normalizer accepts numbers from unallocated ranges too (a spoofed caller id, checked
+/// with `check`), but in a message an 11-digit run such as `16012345678` that no phone can
+/// have is far more likely an order or tracking number: the scanner does not take it for one.
 pub(crate) fn is_mobile(d: &[u8]) -> bool {
-    d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1])
+    std::str::from_utf8(d).is_ok_and(phone::is_chinese_mobile)
 }
 
 /// A Chinese mobile number with a country code (`86…`) or an IP-dial prefix (`17951…`)
@@ -57,32 +61,13 @@ pub(crate) fn is_short_number(d: &[u8]) -> bool {
     std::str::from_utf8(d).is_ok_and(phone::is_short_number)
 }
 
-/// The Luhn checksum used by bank cards.
-pub(crate) fn luhn_valid(d: &[u8]) -> bool {
-    let mut sum = 0u32;
-    for (i, &b) in d.iter().rev().enumerate() {
-        let mut v = u32::from(b.wrapping_sub(b'0'));
-        if v > 9 {
-            return false;
-        }
-        if i % 2 == 1 {
-            v *= 2;
-            if v > 9 {
-                v -= 9;
-            }
-        }
-        sum += v;
-    }
-    !d.is_empty() && sum.is_multiple_of(10)
-}
-
 /// A bank card recognisable without any context: 16–19 digits, issuer prefix `62`
 /// (UnionPay), `4` (Visa) or `5` (Mastercard), and a valid Luhn checksum. An 18-digit run that
 /// reads as a resident ID number is never taken for a card.
 pub(crate) fn is_likely_card(d: &[u8]) -> bool {
     (16..=19).contains(&d.len())
         && (d.starts_with(b"62") || d[0] == b'4' || d[0] == b'5')
-        && luhn_valid(d)
+        && std::str::from_utf8(d).is_ok_and(bank::luhn_valid)
         && !is_id_card_like(d)
 }
 
@@ -133,12 +118,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn luhn_known_values() {
-        assert!(luhn_valid(b"4111111111111111"));
-        assert!(luhn_valid(b"79927398713"));
-        assert!(!luhn_valid(b"79927398710"));
-        assert!(!luhn_valid(b""));
-        assert!(!luhn_valid(b"12a4"));
+    fn cards_need_a_valid_check_digit() {
+        assert!(is_likely_card(b"4111111111111111"));
+        assert!(!is_likely_card(b"4111111111111112"));
+        assert!(is_likely_card(b"6222021234567890128"));
+        assert!(!is_likely_card(b"6222021234567890123"));
     }
 
     #[test]
@@ -153,6 +137,8 @@ mod tests {
     fn phone_shapes() {
         assert!(is_mobile(b"13800138000"));
         assert!(!is_mobile(b"12800138000"));
+        assert!(!is_mobile(b"16012345678")); // unallocated: not a phone in a message
+        assert!(!is_mobile(b"1380013800a"));
         assert!(is_dressed_mobile(b"8613800138000"));
         assert!(is_dressed_mobile(b"1795113800138000"));
         assert!(is_service_line(b"4001234567"));

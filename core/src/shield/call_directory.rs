@@ -102,10 +102,9 @@ impl CallDirectoryCursor {
     /// The next at most `max` entries (at least one is asked for); empty when the export is
     /// done. No disk writes; reads pages of the list file.
     pub fn next_batch(&self, max: u32) -> Vec<CallDirectoryEntry> {
-        let Ok(mut numbers) = self.numbers.lock() else {
-            return Vec::new();
-        };
-        numbers
+        self.numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .by_ref()
             .take(max.max(1) as usize)
             .map(|(phone_number, verdict)| CallDirectoryEntry {

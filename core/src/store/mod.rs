@@ -82,9 +82,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use view::View;
 
-/// Phone numbers no update can block: the emergency lines (110 police, 119 fire, 120 ambulance,
-/// 122 traffic accidents, 112) and the police anti-fraud warning line 96110, in canonical form.
-pub const BUILTIN_PROTECTED: [&str; 6] = ["110", "119", "120", "122", "112", "96110"];
+/// Phone numbers no update can block: emergency lines, the police anti-fraud line 96110 and the
+/// official government hotlines (12345…), each with its source in [`crate::protected`].
+pub use crate::protected::BUILTIN_PROTECTED;
 
 /// Name of the SQLite file inside the store directory.
 pub const DATABASE_FILE: &str = "state.sqlite";

@@ -4,6 +4,7 @@ use super::UserList;
 use crate::digest::{LtHash, StateDigest};
 use crate::entry::EntryValue;
 use crate::identifier::Identifier;
+use crate::identifier::phone::is_unallocated_mobile;
 use crate::key::MAX_CANONICAL_LEN;
 use crate::kind::Kind;
 use crate::overlay::Overlay;
@@ -140,7 +141,7 @@ impl View {
         let (source, entry) = match (hit.exact, hit.prefix) {
             (Some(e), _) => (Source::Exact, e),
             (None, Some((_, e))) => (Source::Prefix, e),
-            (None, None) => return Verdict::none(v),
+            (None, None) => return self.no_entry(key, direction),
         };
         Verdict {
             action: self.policy.action(source, Some(entry.risk), direction),
@@ -150,6 +151,24 @@ impl View {
             reports: Some(entry.reports),
             list_version: v,
         }
+    }
+
+    /// The verdict when no list holds `key`: an unallocated mobile range says so, anything
+    /// else is allowed.
+    fn no_entry(&self, key: &[u8], direction: Direction) -> Verdict {
+        let unallocated = key.split_first().is_some_and(|(&tag, canonical)| {
+            tag == Kind::Phone.tag()
+                && std::str::from_utf8(canonical).is_ok_and(is_unallocated_mobile)
+        });
+        if !unallocated {
+            return Verdict::none(self.list_version);
+        }
+        Verdict::without_entry(
+            self.policy
+                .action(Source::UnallocatedRange, None, direction),
+            Source::UnallocatedRange,
+            self.list_version,
+        )
     }
 
     pub(crate) fn check(&self, id: &Identifier, direction: Direction) -> Verdict {
