@@ -8,6 +8,7 @@
 #   --skip-generate  use the bindings and library scripts/bindings.sh already produced
 #   --bench          instead of the tests, time a check across the FFI (p50 over 100k calls)
 #                    against the `mobile` library, beside the same check timed in Rust
+#   FFI_PROFILE=dev  test the dev build instead of the mobile one (quicker to rebuild)
 #
 # Needs (scripts/../.ci/run installs them on a fresh machine):
 #   java (17+), npm (to fetch the Kotlin compiler once, into target/kotlinc),
@@ -36,7 +37,8 @@ build="$target_dir/kotlin-test"
 if [ "$bench" = 1 ]; then
   export FFI_PROFILE=mobile
 fi
-profile="${FFI_PROFILE:-dev}"
+# The library under test: the `mobile` build that ships (default), or FFI_PROFILE=dev.
+profile="${FFI_PROFILE:-mobile}"
 case "$profile" in
   dev) lib_dir="$target_dir/debug" ;;
   *) lib_dir="$target_dir/$profile" ;;
@@ -63,11 +65,11 @@ cargo build --locked -p fraudshield-cli -p fraudshield-server
 
 sources=()
 while IFS= read -r f; do sources+=("$f"); done < <(
-  find "$target_dir/bindings/kotlin" ffi/tests/kotlin android/fraudshield/src/main/kotlin/org/fraudshield/decision \
-    android/fraudshield/src/test/kotlin -name '*.kt' 2>/dev/null | sort
+  find "$target_dir/bindings/kotlin" ffi/tests/kotlin android/fraudshield/src/main/kotlin/org/fraudshield/android/decision \
+    -name '*.kt' 2>/dev/null | sort
 )
 if [ "$bench" = 1 ]; then
-  main=org.fraudshield.test.BenchKt
+  main=org.fraudshield.test.bench.BenchKt
 else
   main=org.fraudshield.test.MainKt
 fi
@@ -83,7 +85,8 @@ cli_bin="$target_dir/debug/fraudshield"
 if [ "$bench" = 1 ]; then
   step "p50 of a check across the FFI (Kotlin, $lib_dir) and in Rust (same profile)"
   java -Djna.library.path="$lib_dir" -cp "$classpath" "$main"
-  cargo run --locked -q -p fraudshield-ffi --profile mobile --example check_p50
+  LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" \
+    cargo run --locked -q -p fraudshield-ffi --profile mobile --example check_p50
 else
   step "run on the JVM ($lib_dir/libfraudshield_ffi.so)"
   java -ea -Djna.library.path="$lib_dir" -Dfraudshield.server="$server_bin" -Dfraudshield.cli="$cli_bin" \
