@@ -33,6 +33,7 @@ mod http;
 
 pub use logging::{LogLevel, Logger, set_logger};
 
+use fraudshield_core::entry::ReportBucket;
 use fraudshield_core::kind::Kind;
 use fraudshield_core::shield::{
     self as core, CallDirectoryEntry, CallDirectoryUpdate, CitizenReport, MessageFinding,
@@ -67,6 +68,15 @@ pub fn shield_config(server_url: &str, trusted_keys: &str) -> ShieldConfig {
 #[uniffi::export]
 pub fn default_policy() -> Policy {
     Policy::default()
+}
+
+/// The smallest report count of a report bucket (a verdict's `reports`): 0, 1, 2, 5, 10, 50,
+/// 200 or 1000, for texts like "reported by 50+ people".
+///
+/// Thread-safety: any thread; no I/O.
+#[uniffi::export]
+pub fn min_reports(bucket: ReportBucket) -> u32 {
+    bucket.min_reports()
 }
 
 /// The one object an app holds: the on-device blocklist, the user's lists, the report outbox

@@ -7,6 +7,8 @@ fun main() {
     try {
         loggingTests()
         shieldTests()
+        decisionTests()
+        transportTests()
     } finally {
         Fixtures.cleanUp()
     }

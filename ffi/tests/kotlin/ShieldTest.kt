@@ -9,11 +9,16 @@ import org.fraudshield.core.Category
 import org.fraudshield.core.CitizenReport
 import org.fraudshield.core.Direction
 import org.fraudshield.core.Freshness
+import org.fraudshield.core.HttpHeader
+import org.fraudshield.core.HttpRequest
+import org.fraudshield.core.HttpResponse
 import org.fraudshield.core.Kind
 import org.fraudshield.core.ReportState
 import org.fraudshield.core.Risk
 import org.fraudshield.core.ShieldException
 import org.fraudshield.core.Source
+import org.fraudshield.core.Transport
+import org.fraudshield.core.TransportException
 import org.fraudshield.core.UserList
 import org.fraudshield.ffi.LogLevel
 import org.fraudshield.ffi.Shield
@@ -252,6 +257,45 @@ fun shieldTests() {
                 expectEq(Action.BLOCK, shield.checkCall("13900001111", Direction.INCOMING).action, "incoming")
                 expectEq(Action.WARN, shield.checkCall("13900001111", Direction.OUTGOING).action, "outgoing")
             }
+        }
+    }
+}
+
+/** A transport scripted in Kotlin: answers every request with [answer]. */
+class ScriptedTransport(private val answer: (HttpRequest) -> HttpResponse) : Transport {
+    val urls = java.util.concurrent.CopyOnWriteArrayList<String>()
+    override fun send(request: HttpRequest): HttpResponse {
+        urls.add(request.url)
+        return answer(request)
+    }
+}
+
+fun transportTests() = Harness.suite("host transport") {
+    Harness.test("a Kotlin transport's connection error is a Network exception; the list keeps serving") {
+        Fixtures.openImported("netfail").use { shield ->
+            val t = ScriptedTransport { throw TransportException.Connection("refused") }
+            expectThrows<ShieldException.Network> { shield.sync(t) }
+            expectEq(listOf("https://lists.invalid/cn/v1/manifest"), t.urls.toList(), "requests")
+            expectEq(Action.BLOCK, shield.checkCall("13800138000", Direction.INCOMING).action, "still serving")
+        }
+    }
+
+    Harness.test("an unexpected exception inside the transport is a Network exception, not a crash") {
+        Fixtures.openImported("netbug").use { shield ->
+            val t = ScriptedTransport { throw IllegalStateException("bug in the app's HTTP code") }
+            val e = expectThrows<ShieldException.Network> { shield.sync(t) }
+            expect(!e.reason.contains("bug in the app")) { "the exception text leaked: ${e.reason}" }
+        }
+    }
+
+    Harness.test("503 with Retry-After is a Backoff with its seconds, honoured by the next sync") {
+        Shield.open(Fixtures.tempDir("backoff").path, Fixtures.config()).use { shield ->
+            val t = ScriptedTransport { HttpResponse(503u, listOf(HttpHeader("Retry-After", "120")), ByteArray(0)) }
+            val e = expectThrows<ShieldException.Backoff> { shield.sync(t) }
+            expectEq(120uL, e.seconds, "seconds")
+            expectThrows<ShieldException.Backoff> { shield.sync(t) }
+            expectEq(1, t.urls.size, "no request during the backoff")
+            expect(shield.nextSyncDelaySecs(60uL) >= 100uL) { "next delay ignores the backoff" }
         }
     }
 }
