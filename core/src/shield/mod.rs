@@ -395,9 +395,9 @@ impl Shield {
             entries: st.entries,
             release: st.list_version,
             freshness,
-            // PLACEHOLDER until the store's degraded state lands on main: a list reset after
-            // damage and not yet repaired by a full snapshot.
-            degraded: st.recovered_from_corruption && st.list_version == 0,
+            // The list's files were found damaged: lookups answer `ListUnavailable` until a
+            // full snapshot (the next sync) or a re-import repairs it.
+            degraded: st.degraded.is_some(),
             user_allowed: st.user_allowed as u64,
             user_blocked: st.user_blocked as u64,
             protected: st.protected as u64,
