@@ -40,6 +40,7 @@ fun decisionTests() = Harness.suite("android decisions") {
         expectEq("This number range is often used for fraud", r.warning?.title, "title")
         expectEq(ScreeningResponse.ALLOW, CallDecisions.screenIncoming(verdict(Action.ALLOW, Source.NONE), Language.EN), "allow")
         expectEq(ScreeningResponse.ALLOW, CallDecisions.screenIncoming(verdict(Action.ALLOW, Source.PROTECTED), Language.ZH), "protected")
+        expectEq(ScreeningResponse.ALLOW, CallDecisions.screenIncoming(verdict(Action.ALLOW, Source.LIST_UNAVAILABLE), Language.ZH), "list unavailable: fail open")
     }
 
     Harness.test("outgoing to a flagged number: confirm first, unless the user just confirmed") {

@@ -246,6 +246,10 @@ fun shieldTests() {
             }
             Shield.open(dir.path, Fixtures.config()).use { shield ->
                 expectEq(true, shield.status().degraded, "degraded")
+                val v = shield.checkCall("+86 138 0013 8000", Direction.INCOMING)
+                expectEq(Source.LIST_UNAVAILABLE, v.source, "a listed number is not answered from a damaged list")
+                expectEq(Source.PROTECTED, shield.checkCall("110", Direction.INCOMING).source, "protected still answers")
+                expectThrows<ShieldException.Degraded> { shield.verify() }
             }
         }
     }

@@ -43,7 +43,9 @@ object WarningText {
             Source.EXACT -> scamName(verdict.category ?: Category.OTHER, zh)
             Source.UNALLOCATED_RANGE ->
                 if (zh) "来电号码属于未分配号段，疑似伪造" else "This caller ID is from an unallocated range: likely spoofed"
-            Source.PROTECTED, Source.USER_ALLOW, Source.NONE -> return null
+            // LIST_UNAVAILABLE (a damaged list): the call is allowed; the status screen, not
+            // each call, tells the user that protection is down until the next sync.
+            Source.PROTECTED, Source.USER_ALLOW, Source.NONE, Source.LIST_UNAVAILABLE -> return null
         }
         val lines = mutableListOf<String>()
         if (direction == Direction.OUTGOING) {
