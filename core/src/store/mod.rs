@@ -325,7 +325,7 @@ impl Staged {
 
 /// A pinned state: every lookup through it answers from the same list version.
 #[derive(Clone)]
-pub struct ReadView(Arc<View>);
+pub struct ReadView(pub(crate) Arc<View>);
 
 impl ReadView {
     /// The verdict for an identifier (see [`Store::check`]).
