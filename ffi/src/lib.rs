@@ -37,7 +37,8 @@ use fraudshield_core::entry::ReportBucket;
 use fraudshield_core::kind::Kind;
 use fraudshield_core::shield::{
     self as core, CallDirectoryEntry, CallDirectoryUpdate, CitizenReport, MessageFinding,
-    QueuedReport, ReportUploads, ShieldConfig, ShieldError, ShieldStatus, SyncSummary,
+    ProtectedEntry, QueuedReport, ReportUploads, ShieldConfig, ShieldError, ShieldStatus,
+    SyncSummary, UserListEntry,
 };
 use fraudshield_core::store::UserList;
 use fraudshield_core::sync::transport::Transport;
@@ -100,6 +101,25 @@ impl Shield {
     #[uniffi::constructor]
     pub fn open(dir: &str, config: ShieldConfig) -> Result<Arc<Shield>, ShieldError> {
         Ok(Arc::new(Shield(core::Shield::open(dir, config)?)))
+    }
+
+    /// Opens an existing state directory for lookups only, beside the process that owns it:
+    /// the iOS Call Directory and message-filter extensions, or a second Android process.
+    /// Never writes a file and takes no lock; answers from the list as it was when opened
+    /// (open again to see a later sync). **Disk I/O: off the main thread.**
+    ///
+    /// Lookups, `status`, `verify` and the Call Directory export work; every write, report and
+    /// sync throws `Storage`. A directory that holds no list yet throws `Storage` too.
+    #[uniffi::constructor]
+    pub fn open_read_only(dir: &str, config: ShieldConfig) -> Result<Arc<Shield>, ShieldError> {
+        Ok(Arc::new(Shield(core::Shield::open_read_only(dir, config)?)))
+    }
+
+    /// Whether this shield was opened with `open_read_only`.
+    ///
+    /// No I/O, any thread.
+    pub fn is_read_only(&self) -> bool {
+        self.0.is_read_only()
     }
 
     /// The verdict for a phone number on an incoming or outgoing call, as dialled or shown
@@ -166,6 +186,30 @@ impl Shield {
     /// Lock-free, no I/O, any thread. Throws `InvalidInput` when `value` is not a `kind`.
     pub fn user_list(&self, kind: Kind, value: &str) -> Result<Option<UserList>, ShieldError> {
         self.0.user_list(kind, value)
+    }
+
+    /// Everything on the user's own lists, ordered by kind and canonical form (a settings
+    /// screen).
+    ///
+    /// No I/O, any thread.
+    pub fn user_list_entries(&self) -> Vec<UserListEntry> {
+        self.0.user_list_entries()
+    }
+
+    /// Every protected identifier, built-in ones included (`builtin`: cannot be removed),
+    /// ordered by kind and canonical form.
+    ///
+    /// No I/O, any thread.
+    pub fn protected_entries(&self) -> Vec<ProtectedEntry> {
+        self.0.protected_entries()
+    }
+
+    /// Replaces the verdict policy (a "strict mode" switch); lookups use it from the next call.
+    /// Not persisted: pass the same policy in the config at the next open.
+    ///
+    /// No I/O, any thread; waits for a running write.
+    pub fn set_policy(&self, policy: Policy) -> Result<(), ShieldError> {
+        self.0.set_policy(policy)
     }
 
     /// Puts an identifier on the user's allow list, replacing a block entry.

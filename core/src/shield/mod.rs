@@ -129,6 +129,7 @@ pub struct ShieldStatus {
 
 /// An identifier on the user's own lists, for a settings screen.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UserListEntry {
     /// What it is.
     pub kind: Kind,
@@ -150,6 +151,7 @@ impl std::fmt::Debug for UserListEntry {
 
 /// A protected identifier, for a settings screen.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProtectedEntry {
     /// What it is.
     pub kind: Kind,

@@ -9,6 +9,7 @@ fun main() {
         shieldTests()
         decisionTests()
         transportTests()
+        syncTests()
     } finally {
         Fixtures.cleanUp()
     }

@@ -182,6 +182,38 @@ fun shieldTests() {
         }
     }
 
+    Harness.suite("read-only open, settings lists, policy switch") {
+        Harness.test("a read-only shield answers beside the owner and refuses writes") {
+            val dir = Fixtures.importedDir("readonly")
+            expectThrows<ShieldException.Storage> { Shield.openReadOnly(Fixtures.tempDir("nolist").path, Fixtures.config()) }
+            Shield.open(dir.path, Fixtures.config()).use { owner ->
+                Shield.openReadOnly(dir.path, Fixtures.config()).use { reader ->
+                    expectEq(true to false, reader.isReadOnly() to owner.isReadOnly(), "isReadOnly")
+                    expectEq(Action.BLOCK, reader.checkCall("13800138000", Direction.INCOMING).action, "lookup")
+                    expectEq(9uL, reader.status().entries, "status")
+                    expectThrows<ShieldException.Storage> { reader.block(Kind.PHONE, "13555556666") }
+                }
+            }
+        }
+
+        Harness.test("user list and protected entries for a settings screen; setPolicy applies at once") {
+            Fixtures.openImported("settings").use { shield ->
+                shield.block(Kind.QQ, "87654321")
+                shield.allow(Kind.PHONE, "13800138000")
+                expectEq(
+                    listOf(Triple(Kind.PHONE, "+8613800138000", UserList.ALLOW), Triple(Kind.QQ, "87654321", UserList.BLOCK)),
+                    shield.userListEntries().map { Triple(it.kind, it.canonical, it.list) },
+                    "user lists",
+                )
+                val protected = shield.protectedEntries()
+                expect(protected.any { it.canonical == "110" && it.builtin }) { "110 not listed as built-in" }
+                expectEq(Action.WARN, shield.checkCall("13900001111", Direction.INCOMING).action, "default policy")
+                shield.setPolicy(defaultPolicy().let { it.copy(exactIncoming = it.exactIncoming.copy(medium = Action.BLOCK)) })
+                expectEq(Action.BLOCK, shield.checkCall("13900001111", Direction.INCOMING).action, "strict policy")
+            }
+        }
+    }
+
     Harness.suite("reports") {
         Harness.test("without a reporter token a report is refused; with one it is queued pending") {
             val dir = Fixtures.tempDir("reports").path

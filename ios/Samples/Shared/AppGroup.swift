@@ -22,22 +22,12 @@ enum AppGroup {
         return shieldConfig(serverUrl: "https://lists.example.org/cn/", trustedKeys: trust)
     }
 
-    /// Opens the shared shield from an extension. One process at a time holds a state
-    /// directory: while the app has it open (during a sync), the open fails with
-    /// `ShieldError.Storage`; try a few times, briefly, then give up (the system retries the
-    /// extension later). The app closes its shield before asking for a Call Directory reload.
-    static func openShield(attempts: Int = 5) throws -> Shield {
-        var lastError: Error = ShieldError.Storage(reason: "not attempted")
-        for attempt in 0..<attempts {
-            do {
-                return try Shield.open(dir: shieldDirectory.path, config: config())
-            } catch let error as ShieldError {
-                guard case .Storage = error else { throw error }
-                lastError = error
-                if attempt + 1 < attempts { Thread.sleep(forTimeInterval: 0.2) }
-            }
-        }
-        throw lastError
+    /// Opens the shared shield from an extension: read-only, beside the app that owns the
+    /// directory (no lock, never writes; it sees the list as it was when opened). Before the
+    /// app has synced once there is no list: `ShieldError.Storage`, and the extension answers
+    /// nothing.
+    static func openShield() throws -> Shield {
+        try Shield.openReadOnly(dir: shieldDirectory.path, config: config())
     }
 }
 
