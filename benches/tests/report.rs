@@ -1,5 +1,11 @@
-//! The `report` binary end to end on a small list: it writes a complete report with every
-//! figure measured (nothing pending) and exits 0; bad arguments exit 2.
+//! The `report` binary end to end on a small list: it writes a complete report and exits 0;
+//! bad arguments exit 2.
+//!
+//! Only what holds on any machine is checked. Which targets are met depends on the machine,
+//! and the two p99 ratios need enough lookup samples from the measuring thread inside the
+//! short delta and compaction windows: on a busy machine that thread may not be scheduled
+//! there, and the report then says so ("pending: too few lookup samples") instead of a number.
+//! Every other figure must be measured.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -31,20 +37,18 @@ fn report_writes_every_figure_on_a_small_list() {
     ] {
         assert!(md.contains(section), "missing {section}");
     }
-    // Every figure is measured, with one exception that depends on the machine's load, not on
-    // the code: the p99-during-delta ratio needs enough lookups to land while the (5 ms budget)
-    // delta applies, and on a busy shared machine only one may. That figure must then say so
-    // honestly ("too few lookup samples"), which is what the report is for; any other pending
-    // figure is a failure.
-    let unexplained: Vec<&str> = md
+    // Nothing is pending except, under load, a p99 ratio for lack of samples.
+    for line in md.lines().filter(|l| l.contains("pending:")) {
+        assert!(
+            line.contains("too few lookup samples"),
+            "a figure was not measured: {line}\n{md}"
+        );
+    }
+    let timing_pending = md
         .lines()
-        .filter(|l| l.contains("pending") && !l.contains("too few lookup samples"))
-        .filter(|l| !l.starts_with("- **3k**"))
-        .collect();
-    assert!(
-        unexplained.is_empty(),
-        "a figure was not measured: {unexplained:?}\n{md}"
-    );
+        .filter(|l| l.contains("| — | pending: too few lookup samples"))
+        .count();
+    assert!(timing_pending <= 2, "{md}");
     for row in [
         "SQLite, defaults",
         "SQLite, tuned",
@@ -54,9 +58,11 @@ fn report_writes_every_figure_on_a_small_list() {
     ] {
         assert!(md.contains(row), "missing row {row}");
     }
+    // Every one of the 10 targets has a verdict, or is one of the ratios pending above.
     assert_eq!(
-        md.matches("**met**").count() + md.matches("**missed**").count(),
-        10
+        md.matches("**met**").count() + md.matches("**missed**").count() + timing_pending,
+        10,
+        "{md}"
     );
 }
 

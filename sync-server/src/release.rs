@@ -38,8 +38,9 @@ use crate::error::{AppError, AppResult};
 use crate::ident::{IdentifierView, key_from_db};
 use crate::review::{self, Action, Entry};
 use fraudshield_core::entry::{Category, Change, Risk};
+use fraudshield_core::hex::encode as hex;
 use fraudshield_core::key::Key;
-use fraudshield_core::release::keys::{SigningKey, hex, sha256};
+use fraudshield_core::release::keys::{SigningKey, sha256};
 use fraudshield_core::release::manifest::Manifest;
 use fraudshield_core::release::publisher::{PublishConfig, Publisher};
 use fraudshield_core::release::signed::Bundle;
@@ -114,7 +115,6 @@ impl ServedManifest {
 pub struct Releases {
     dir: PathBuf,
     signers: Vec<SigningKey>,
-    config: PublishConfig,
     publisher: Mutex<Publisher>,
     served: RwLock<Option<Arc<ServedManifest>>>,
     sink: Arc<dyn ReleaseSink>,
@@ -143,7 +143,7 @@ impl PublishKind {
 }
 
 /// One change in a preview or a publish report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingChange {
     /// The proposal.
     pub proposal_id: i64,
@@ -154,15 +154,17 @@ pub struct PendingChange {
     /// Which identifier.
     pub identifier: IdentifierView,
     /// Category (add, change).
+    #[schema(value_type = Option<String>)]
     pub category: Option<Category>,
     /// Risk (add, change).
+    #[schema(value_type = Option<String>)]
     pub risk: Option<Risk>,
     /// Distinct reporters (add, change): stored as a log-scale bucket on phones.
     pub reports: Option<u32>,
 }
 
 /// What the next release would hold.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The release being served.
     pub current_release: u64,
@@ -177,7 +179,7 @@ pub struct Preview {
 }
 
 /// What a publish did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishReport {
     /// The release cut.
     pub release: u64,
@@ -282,13 +284,19 @@ impl Releases {
         config: PublishConfig,
         sink: Arc<dyn ReleaseSink>,
     ) -> AppResult<Releases> {
-        let publisher = Publisher::open(dir, config)
+        let mut publisher = Publisher::open(dir)
             .map_err(|e| AppError::internal(format_args!("opening the publisher: {e}")))?;
+        // The publisher saves its configuration; the server's configuration file wins, as an
+        // explicit change from the next release on.
+        if publisher.config() != config {
+            publisher
+                .set_config(config)
+                .map_err(|e| AppError::internal(format_args!("publisher configuration: {e}")))?;
+        }
         let served = ServedManifest::load(dir)?.map(Arc::new);
         Ok(Releases {
             dir: dir.to_path_buf(),
             signers,
-            config,
             publisher: Mutex::new(publisher),
             served: RwLock::new(served),
             sink,
@@ -306,6 +314,7 @@ impl Releases {
         let mut p = Publisher::create(dir, list_id, config)
             .map_err(|e| AppError::internal(format_args!("creating the publisher: {e}")))?;
         p.publish(&[], &[signer], now)
+            .map(|report| report.release)
             .map_err(|e| AppError::internal(format_args!("first release: {e}")))
     }
 
@@ -418,10 +427,11 @@ pub fn publish(
     let signers: Vec<&SigningKey> = rel.signers.iter().collect();
     let cut = publisher.publish(&changes, &signers, now);
     let cut = match cut {
-        Ok(n) => n,
+        Ok(report) => report.release,
         Err(e) => {
-            // The in-memory publisher may hold half of this release: start again from disk.
-            if let Ok(p) = Publisher::open(&rel.dir, rel.config) {
+            // The publisher is all-or-nothing; reopening from disk also drops anything kept
+            // in memory only (the saved configuration was set at open).
+            if let Ok(p) = Publisher::open(&rel.dir) {
                 *publisher = p;
             }
             let _ = app.db.blocking(|c| {
