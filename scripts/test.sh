@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check the project has: formatting, lints, and every test in the workspace
-# (unit, integration, doc tests, and the benches in test mode so they keep compiling), then the
+# (unit, integration, doc tests, and the benches in test mode so they keep compiling), the
+# analyst console's browser test (scripts/console-test.sh: needs /usr/bin/chromium), then the
 # SDK: Kotlin and Swift bindings generated, their C header compiled, the stripped mobile sizes
 # printed, and the Kotlin bindings tested on the host JVM.
 # Usage: ./scripts/test.sh
@@ -17,6 +18,9 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "cargo test (workspace, all features)"
 cargo test --workspace --all-features --locked
+
+step "analyst console end to end (headless Chromium)"
+./scripts/console-test.sh
 
 step "SDK bindings: generate Kotlin + Swift, C header check, stripped mobile sizes"
 ./scripts/bindings.sh
