@@ -31,11 +31,12 @@ pub const BUILTIN_PROTECTED: [&str; 12] = [
     // Police emergency (公安报警). A special-service number of the national numbering plan,
     // MIIT 《电信网编号计划（2017年版）》; MPS 《110接处警工作规则》.
     "110",
-    // Fire (火警). MIIT 《电信网编号计划（2017年版）》; 《中华人民共和国消防法》 (report fires
-    // to the fire service by this number).
+    // Fire and rescue (火警). A special-service number of MIIT's
+    // 《电信网编号计划（2017年版）》, answered by the fire and rescue service (国家消防救援局).
     "119",
     // Medical emergency (医疗急救). National Health Commission 《院前医疗急救管理办法》
-    // (2013, 原国家卫生计生委令第3号): "全国院前医疗急救呼叫号码为120".
+    // (2013, 原国家卫生计生委令第3号), which makes 120 the national pre-hospital emergency
+    // number; also a special-service number of MIIT's numbering plan.
     "120",
     // Road traffic accidents (交通事故报警). MPS Traffic Management Bureau; MIIT
     // 《电信网编号计划（2017年版）》.

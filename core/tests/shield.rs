@@ -145,6 +145,32 @@ fn every_check_kind_answers_from_the_synced_list() {
 }
 
 #[test]
+fn the_policy_in_the_config_decides_and_unallocated_ranges_say_so() {
+    let w = world(20);
+    let mut c = config(&w);
+    c.policy.exact_incoming.medium = Action::Block;
+    c.policy.unallocated_incoming = Action::Block;
+    let shield = Shield::open(w.store_dir(), c).unwrap();
+    shield.sync_at(&w.transport, NOW).unwrap();
+    assert_eq!(shield.check_qq("87654321").unwrap().action, Action::Block);
+    // A caller id from a range no operator was given: looked up, never an error.
+    let v = shield
+        .check_call("143 1234 5678", Direction::Incoming)
+        .unwrap();
+    assert_eq!(
+        (v.action, v.source),
+        (Action::Block, Source::UnallocatedRange)
+    );
+    let v = shield
+        .check_call("+86 160 1234 5678", Direction::Outgoing)
+        .unwrap();
+    assert_eq!(
+        (v.action, v.source),
+        (Action::Allow, Source::UnallocatedRange)
+    );
+}
+
+#[test]
 fn message_findings_carry_utf16_spans_and_verdicts() {
     let w = world(50);
     let shield = open(&w);
@@ -388,14 +414,18 @@ enum Answer {
     CrashAfterUpload,
 }
 
+type MergeKey = (String, String, String);
+
 /// A report intake that follows the server contract, with scripted misbehaviour; GETs go to
-/// the loopback list server when there is one.
+/// the loopback list server when there is one. Like the server, it merges a repeat from the
+/// same client about the same identifier into the first report (its merge window is not
+/// modelled: the tests retry within 15 minutes).
 #[derive(Default)]
 struct Intake {
     list: Option<sync_support::World>,
     script: Mutex<VecDeque<Answer>>,
-    /// client_id → (tracking id, the body the server kept).
-    kept: Mutex<HashMap<String, (String, serde_json::Value)>>,
+    /// (client_id, kind, value) → (tracking id, the body the server kept).
+    kept: Mutex<HashMap<MergeKey, (String, serde_json::Value)>>,
     posts: AtomicUsize,
     last_headers: Mutex<Vec<HttpHeader>>,
 }
@@ -407,10 +437,11 @@ impl Intake {
 
     fn record(&self, body: &[u8]) -> String {
         let body: serde_json::Value = serde_json::from_slice(body).unwrap();
-        let client_id = body["client_id"].as_str().unwrap().to_string();
+        let field = |f: &str| body[f].as_str().unwrap().to_string();
+        let merge_key = (field("client_id"), field("kind"), field("value"));
         let mut kept = self.kept.lock().unwrap();
         let n = kept.len();
-        kept.entry(client_id)
+        kept.entry(merge_key)
             .or_insert_with(|| (format!("T-{}", n + 1), body))
             .0
             .clone()
@@ -531,6 +562,7 @@ fn a_report_is_uploaded_per_the_contract_and_keeps_its_tracking_id() {
     assert_eq!(body["text"], "自称公安局，说我涉嫌洗钱，要求转账到安全账户");
     assert_eq!(body["contact"], "微信 wxid_abc");
     assert!(body["client_id"].as_str().unwrap().len() <= 64);
+    let client_id = body["client_id"].clone();
     let headers = intake.last_headers.lock().unwrap().clone();
     let header = |n: &str| {
         headers
@@ -557,6 +589,12 @@ fn a_report_is_uploaded_per_the_contract_and_keeps_its_tracking_id() {
     drop(kept);
     shield.send_reports_at(&intake, NOW + 1).unwrap();
     assert_eq!(intake.posts.load(Ordering::SeqCst), 1);
+    // Another report from this installation carries the same client id (one reporter).
+    shield.queue_report(report(Kind::Qq, "87654321")).unwrap();
+    shield.send_reports_at(&intake, NOW + 2).unwrap();
+    let kept = intake.kept.lock().unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.values().all(|(_, b)| b["client_id"] == client_id));
 }
 
 #[test]
@@ -668,7 +706,7 @@ fn rate_limits_network_errors_and_server_errors_retry_later_with_backoff() {
 }
 
 #[test]
-fn an_upload_whose_answer_is_lost_is_sent_again_under_the_same_client_id() {
+fn an_upload_whose_answer_is_lost_is_sent_again_and_merged_by_the_server() {
     let (dir, config) = dir_and_config();
     let shield = Shield::open(dir.path(), config).unwrap();
     let intake = Intake::default();
@@ -681,7 +719,10 @@ fn an_upload_whose_answer_is_lost_is_sent_again_under_the_same_client_id() {
         state_of(&shield, a.id),
         ReportState::Pending { .. }
     ));
-    shield.send_reports_at(&intake, NOW + 3600).unwrap();
+    // Not due yet, then due a minute later (well inside the server's merge window).
+    shield.send_reports_at(&intake, NOW + 30).unwrap();
+    assert_eq!(intake.posts.load(Ordering::SeqCst), 1);
+    shield.send_reports_at(&intake, NOW + 61).unwrap();
     assert_eq!(intake.posts.load(Ordering::SeqCst), 2);
     // The server saw one report (twice), the phone holds its tracking id.
     let kept = intake.kept.lock().unwrap();
@@ -691,7 +732,7 @@ fn an_upload_whose_answer_is_lost_is_sent_again_under_the_same_client_id() {
         state_of(&shield, a.id),
         ReportState::Sent {
             tracking_id: tracking,
-            sent_at: NOW + 3600
+            sent_at: NOW + 61
         }
     );
 }
@@ -745,7 +786,7 @@ fn reports_are_validated_and_need_a_token() {
                 ..report(Kind::Qq, "87654321")
             },
             CitizenReport {
-                text: "长".repeat(4_001),
+                text: "长".repeat(2_001),
                 ..report(Kind::Qq, "87654321")
             },
         ] {

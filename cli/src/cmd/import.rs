@@ -32,7 +32,9 @@
 //!   the line of the first byte that is not UTF-8 and a guess at what the file is: Excel's plain
 //!   "CSV" on a Chinese system writes **GBK**, and such a file is imported with
 //!   `--encoding gb18030` (GB18030 contains GBK) or after re-saving it as "CSV UTF-8". GBK is
-//!   never assumed: a guessed encoding must not decide how bytes become identifiers.
+//!   never assumed: a guessed encoding must not decide how bytes become identifiers. With
+//!   `--encoding gb18030` a file that is UTF-8 (a byte-order mark, or Chinese text that is
+//!   valid UTF-8) is refused, and a UTF-16 byte-order mark still wins.
 //! - **Separator.** A comma; a tab when the header line has tabs and no comma.
 //! - **Line endings.** `\n`, `\r\n` (Windows) or `\r` (old Mac) are all one line end: every
 //!   line number printed is the line of the file as an editor shows it.
@@ -55,8 +57,9 @@
 //!   names the lines the quote swallowed. A note with a line break in it (Alt+Enter in
 //!   Excel, quoted) is fine.
 //!
-//! Every line of the file is accounted for: the header, blank lines, the rows read and the
-//! extra lines of quoted fields add up to the lines of the file, and the summary prints them.
+//! Every line of the file is accounted for: the header, blank lines (and lines of empty fields,
+//! `,,,,`, which Excel writes for formatted empty rows), the rows read and the extra lines of
+//! quoted fields add up to the lines of the file, and the summary prints them.
 //!
 //! The good rows land in **one** batch, committed durably as list version `N` (default: the
 //! current version + 1). `N` must be larger than the store's current version (a list version
@@ -182,7 +185,7 @@ pub struct FileSummary {
     pub lines: u64,
     /// Rows read after the header (good and bad).
     pub rows: u64,
-    /// Blank lines, skipped.
+    /// Blank lines, and lines of empty fields only (`,,,,`), skipped.
     pub blank_lines: u64,
     /// Rows spanning more than one line (a quoted field with line breaks, such as a note).
     pub multiline_rows: u64,
@@ -302,9 +305,18 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<(Cow<'_, str>, &'stati
         return Ok((Cow::Owned(text), name));
     }
     if encoding == TextEncoding::Gb18030 {
-        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        // Chinese text in UTF-8 is never valid GBK by accident, but read as GB18030 it may
+        // decode to other characters: refuse rather than read a UTF-8 file the wrong way.
+        if bytes.starts_with(b"\xEF\xBB\xBF")
+            || (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok())
+        {
+            return Err(Failure::new(
+                "the file is UTF-8 text, not GB18030: import it without --encoding; nothing \
+                 was imported",
+            ));
+        }
         return encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(body)
+            .decode_without_bom_handling_and_without_replacement(bytes)
             .map(|text| (text, "GB18030"))
             .ok_or_else(|| {
                 Failure::new(
@@ -596,8 +608,13 @@ fn parse(text: &str, encoding: &'static str, progress: bool) -> Result<ParsedFil
         }
         let end = reader.position().byte() as usize;
         let (first, last) = row_lines(&lines, text, start, end);
-        summary.rows += 1;
         accounting.row(first, last)?;
+        if record.iter().all(str::is_empty) {
+            // `,,,,,`: Excel writes such lines for rows that were formatted but left empty.
+            summary.blank_lines += last - first + 1;
+            continue;
+        }
+        summary.rows += 1;
         if last > first {
             summary.multiline_rows += 1;
             check_quotes(&record, &cols, &lines, text, first, last)?;
@@ -623,7 +640,7 @@ fn parse(text: &str, encoding: &'static str, progress: bool) -> Result<ParsedFil
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    summary.blank_lines = accounting.finish()?;
+    summary.blank_lines += accounting.finish()?;
     Ok(ParsedFile {
         changes,
         skipped,

@@ -17,15 +17,23 @@
 //! ```
 //!
 //! A report leaves the pending state only after the server answered `201`: a crash between
-//! the upload and the local update leaves it pending, and the next sync sends it again with the
-//! **same** `client_id` (a random id fixed when it was queued), so the server can recognise the
-//! repeat and no report is lost or counted twice.
+//! the upload and the local update, or an answer lost on the way back, leaves it pending, and a
+//! later sync sends it again — never lost. The server recognises the repeat by this
+//! installation's `client_id` and the identifier, and merges it into the first report (same
+//! tracking id, not counted as new evidence) when it comes within its merge window (15 minutes
+//! by default); the first retry after a transient failure is due a minute later, so an app that
+//! syncs often enough (or calls `send_reports` again) never has a report counted twice.
+//!
+//! ## The client id
+//! `client_id` is a random 128-bit id made when the outbox is first used, not derived from the
+//! device, kept in `outbox.sqlite` and erased with the state directory. It lets the server count
+//! one reporter once and rate-limit per installation, without knowing who or which device.
 //!
 //! ## The server contract
 //! `POST <base>v1/reports` with `Authorization: Bearer <reporter token>`,
 //! `Content-Type: application/json` and the body
 //! `{"kind":"phone|bank|qq|alipay","value":"<raw as typed>","category":"police_impersonation|…|other",
-//! "text":"<free text>","contact":"<optional>","client_id":"<32 hex digits>"}`; `201
+//! "text":"<free text>","contact":"<optional>","client_id":"<32 hex digits, see below>"}`; `201
 //! {"tracking_id":"…","status":"received"}` on success, `4xx {"error":{"code":"…","message":"…"}}`,
 //! `429` with `Retry-After` seconds. See [`upload`].
 //!
@@ -40,7 +48,7 @@ pub mod upload;
 use crate::entry::Category;
 use crate::identifier;
 use crate::kind::Kind;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -49,8 +57,8 @@ pub use upload::{ReportEndpoint, ReportUploads};
 /// Name of the outbox's SQLite file inside the state directory.
 pub const OUTBOX_FILE: &str = "outbox.sqlite";
 
-/// Longest report text accepted, in characters.
-pub const MAX_TEXT_CHARS: usize = 4_000;
+/// Longest report text accepted, in characters (the server's default limit).
+pub const MAX_TEXT_CHARS: usize = 2_000;
 
 /// Longest contact accepted, in characters.
 pub const MAX_CONTACT_CHARS: usize = 200;
@@ -177,7 +185,6 @@ pub struct ReportCounts {
 /// A pending report as the uploader sends it.
 pub(crate) struct Due {
     pub id: u64,
-    pub client_id: String,
     pub kind: String,
     pub category: String,
     pub value: String,
@@ -200,6 +207,10 @@ impl Outbox {
         let mut conn = Connection::open(dir.join(OUTBOX_FILE))?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO installation (id, client_id) VALUES (1, ?1)",
+            params![new_client_id()?],
+        )?;
         Ok(Outbox {
             conn: Mutex::new(conn),
             uploading: Mutex::new(()),
@@ -215,13 +226,11 @@ impl Outbox {
     /// Validates and queues a report at time `now` (Unix seconds). Durable when it returns.
     pub fn queue(&self, report: &CitizenReport, now: i64) -> Result<QueuedReport, OutboxError> {
         validate(report)?;
-        let client_id = new_client_id()?;
         let conn = self.conn()?;
         conn.execute(
-            "INSERT INTO report (client_id, kind, category, value, text, contact, queued_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')",
+            "INSERT INTO report (kind, category, value, text, contact, queued_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
             params![
-                client_id,
                 report.kind.as_str(),
                 report.category.as_str(),
                 report.value,
@@ -342,19 +351,18 @@ impl Outbox {
     pub(crate) fn due(&self, now: i64) -> Result<Vec<Due>, OutboxError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
-            "SELECT id, client_id, kind, category, value, text, contact, attempts FROM report
+            "SELECT id, kind, category, value, text, contact, attempts FROM report
              WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![now], |r| {
             Ok(Due {
                 id: r.get::<_, i64>(0)? as u64,
-                client_id: r.get(1)?,
-                kind: r.get(2)?,
-                category: r.get(3)?,
-                value: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                text: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                contact: r.get(6)?,
-                attempts: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+                kind: r.get(1)?,
+                category: r.get(2)?,
+                value: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                text: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                contact: r.get(5)?,
+                attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -401,22 +409,19 @@ impl Outbox {
         Ok(())
     }
 
-    /// The server's backoff for the whole outbox (Unix seconds), if any.
-    pub fn not_before(&self) -> Result<Option<i64>, OutboxError> {
-        Ok(self
-            .conn()?
-            .query_row(
-                "SELECT value FROM outbox_meta WHERE name = 'not_before'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+    /// This installation's `client_id` and the server's backoff for the whole outbox (Unix
+    /// seconds; 0: none).
+    pub(crate) fn installation(&self) -> Result<(String, i64), OutboxError> {
+        Ok(self.conn()?.query_row(
+            "SELECT client_id, not_before FROM installation WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     pub(crate) fn set_not_before(&self, at: i64) -> Result<(), OutboxError> {
         self.conn()?.execute(
-            "INSERT INTO outbox_meta (name, value) VALUES ('not_before', ?1)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            "UPDATE installation SET not_before = ?1 WHERE id = 1",
             params![at],
         )?;
         Ok(())
@@ -456,11 +461,11 @@ fn validate(report: &CitizenReport) -> Result<(), OutboxError> {
     Ok(())
 }
 
-/// 128 random bits as 32 hex digits: the id the server recognises a repeated upload by.
+/// 128 random bits as 32 hex digits: this installation's `client_id`.
 fn new_client_id() -> Result<String, OutboxError> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| OutboxError::Invalid("no random source for the report id".to_string()))?;
+        .map_err(|_| OutboxError::Invalid("no random source for the client id".to_string()))?;
     Ok(crate::release::keys::hex(&bytes))
 }
 
@@ -501,10 +506,15 @@ mod tests {
         );
         assert_eq!(list[1], a);
         assert_eq!(outbox.counts().unwrap().pending, 2);
-        let due = outbox.due(0).unwrap();
-        assert_eq!(due.len(), 2);
-        assert_ne!(due[0].client_id, due[1].client_id);
-        assert_eq!(due[0].client_id.len(), 32);
+        assert_eq!(outbox.due(0).unwrap().len(), 2);
+        // One client id per installation, kept across opens.
+        let (client_id, not_before) = outbox.installation().unwrap();
+        assert_eq!((client_id.len(), not_before), (32, 0));
+        drop(outbox);
+        assert_eq!(
+            Outbox::open(dir.path()).unwrap().installation().unwrap().0,
+            client_id
+        );
     }
 
     #[test]

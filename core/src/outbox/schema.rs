@@ -8,7 +8,7 @@
 //! | table | what it holds |
 //! |---|---|
 //! | `report` | one row per report: what the citizen wrote (cleared once the server has it), its state (`pending`, `sent`, `failed`), attempts and the next attempt time, the server's tracking id or error |
-//! | `outbox_meta` | small named integers: `not_before`, the server's `Retry-After` backoff for the whole outbox |
+//! | `installation` | one row: this installation's random `client_id` (made on first use) and `not_before`, the server's `Retry-After` backoff for the whole outbox |
 
 use super::OutboxError;
 use rusqlite::{Connection, Transaction};
@@ -56,7 +56,6 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<(), OutboxErro
 const V1: &str = "
 CREATE TABLE report (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    client_id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     category TEXT NOT NULL,
     value TEXT,
@@ -72,9 +71,10 @@ CREATE TABLE report (
     error_message TEXT
 );
 CREATE INDEX report_due ON report (state, next_attempt_at);
-CREATE TABLE outbox_meta (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
+CREATE TABLE installation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    client_id TEXT NOT NULL,
+    not_before INTEGER NOT NULL DEFAULT 0
 );
 ";
 

@@ -89,12 +89,13 @@ impl Outbox {
     ) -> Result<ReportUploads, OutboxError> {
         let _round = self.upload_lock();
         let mut done = ReportUploads::default();
-        let waiting = self.not_before()?.filter(|nb| *nb > now);
-        if let Some(nb) = waiting {
-            done.retry_after_secs = Some((nb - now) as u64);
+        let (client_id, not_before) = self.installation()?;
+        if not_before > now {
+            done.retry_after_secs = Some((not_before - now) as u64);
         } else {
             for report in self.due(now)? {
-                match outcome(transport.send(request(endpoint, &report)).ok()) {
+                let req = request(endpoint, &client_id, &report);
+                match outcome(transport.send(req).ok()) {
                     Outcome::Sent { tracking_id } => {
                         self.mark_sent(report.id, &tracking_id, now)?;
                         done.sent += 1;
@@ -127,13 +128,13 @@ fn backoff(attempts: u32) -> i64 {
         .min(MAX_RETRY_SECS)
 }
 
-fn request(endpoint: &ReportEndpoint, r: &Due) -> HttpRequest {
+fn request(endpoint: &ReportEndpoint, client_id: &str, r: &Due) -> HttpRequest {
     let mut body = serde_json::json!({
         "kind": r.kind,
         "value": r.value,
         "category": r.category,
         "text": r.text,
-        "client_id": r.client_id,
+        "client_id": client_id,
     });
     if let (Some(contact), Some(map)) = (&r.contact, body.as_object_mut()) {
         map.insert("contact".to_string(), contact.clone().into());
@@ -269,7 +270,6 @@ mod tests {
         };
         let due = Due {
             id: 1,
-            client_id: "c".repeat(32),
             kind: "qq".to_string(),
             category: "refund".to_string(),
             value: "12345678".to_string(),
@@ -277,7 +277,7 @@ mod tests {
             contact: None,
             attempts: 0,
         };
-        let req = request(&endpoint, &due);
+        let req = request(&endpoint, &"c".repeat(32), &due);
         assert_eq!(req.method, HttpMethod::Post);
         assert_eq!(req.url, "https://intake.example.org/v1/reports");
         assert_eq!(req.header("authorization"), Some("Bearer tok"));

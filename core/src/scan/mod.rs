@@ -49,7 +49,7 @@
 //!    | QQ cue, 5–12 digits, no leading 0 | QQ (even 11 digits that look like a mobile) |
 //!    | Alipay cue, `2088` + 12 digits, or a mobile/international number | Alipay (a phone login keeps the phone canonical form) |
 //!    | phone cue, a short or service number (`110`, `95588`, `96110`, `12315`, `10086`, `1069…`) | phone |
-//!    | shape: `+…`/`00…`, 11-digit `1[3-9]…` (also after `86` or an IP-dial prefix), `400`/`800` + 7 digits, trunk-`0` landline | phone |
+//!    | shape: `+…`/`00…`, an 11-digit mobile from an allocated range (also after `86` or an IP-dial prefix; `160…` is an order number here, though `check` takes it as a spoofed caller id), `400`/`800` + 7 digits, trunk-`0` landline | phone |
 //!    | shape: `2088` + 12 digits, unless a code word is nearest | Alipay user id (no card starts with `2088`) |
 //!    | bank cue, 12–30 digits (at most 19 when written in spaced groups) | bank (a phone shape above wins: no card starts with `0` or `+`) |
 //!    | code cue | nothing more |
@@ -118,7 +118,8 @@ pub enum Reason {
 /// The shape rules that recognise an identifier without a context word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// An 11-digit Chinese mobile number `1[3-9]…`, possibly after `86` or an IP-dial prefix.
+    /// An 11-digit Chinese mobile number from an allocated range, possibly after `86` or an
+    /// IP-dial prefix.
     Mobile,
     /// A number after `+` or the `00` international prefix.
     International,
@@ -891,6 +892,17 @@ mod tests {
             .into_iter()
             .map(|f| (f.identifier.kind(), &text[f.span]))
             .collect()
+    }
+
+    #[test]
+    fn an_unallocated_mobile_range_in_a_message_is_no_phone_number() {
+        // The normalizer accepts it (a spoofed caller id is checked as one), the scanner does
+        // not take an 11-digit run no phone can have for a number.
+        assert_eq!(kinds("运单号16012345678已签收"), vec![]);
+        assert_eq!(
+            kinds("运单号16012345678，客服13800138000"),
+            vec![(Kind::Phone, "13800138000")]
+        );
     }
 
     #[test]

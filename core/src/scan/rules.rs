@@ -8,9 +8,13 @@ use crate::identifier::{bank, phone};
 /// IP-dial prefixes that Chinese carriers put before a number for cheap long-distance calls.
 const IP_DIAL_PREFIXES: [&[u8]; 6] = [b"17951", b"17911", b"12593", b"17909", b"10193", b"17901"];
 
-/// An 11-digit Chinese mobile number: `1[3-9]` and nine more digits.
+/// An 11-digit Chinese mobile number from an allocated range ([`phone::is_mobile_prefix`]).
+///
+/// The normalizer accepts numbers from unallocated ranges too (a spoofed caller id, checked
+/// with `check`), but in a message an 11-digit run such as `16012345678` that no phone can
+/// have is far more likely an order or tracking number: the scanner does not take it for one.
 pub(crate) fn is_mobile(d: &[u8]) -> bool {
-    d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1])
+    std::str::from_utf8(d).is_ok_and(phone::is_chinese_mobile)
 }
 
 /// A Chinese mobile number with a country code (`86…`) or an IP-dial prefix (`17951…`)
@@ -133,6 +137,8 @@ mod tests {
     fn phone_shapes() {
         assert!(is_mobile(b"13800138000"));
         assert!(!is_mobile(b"12800138000"));
+        assert!(!is_mobile(b"16012345678")); // unallocated: not a phone in a message
+        assert!(!is_mobile(b"1380013800a"));
         assert!(is_dressed_mobile(b"8613800138000"));
         assert!(is_dressed_mobile(b"1795113800138000"));
         assert!(is_service_line(b"4001234567"));

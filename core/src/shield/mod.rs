@@ -58,6 +58,14 @@
 //! assert_eq!(shield.status().release, 0);
 //! ```
 //!
+//! ## Personal data
+//!
+//! Nothing looked up leaves the device: lookups are local, and a sync's requests name only the
+//! manifest and artifacts. Citizen reports leave it when the user sends one, and their content
+//! is erased once the server acknowledged it. Internal error detail goes to the `log` facade
+//! (the ffi crate forwards it to the host's logger) and, like every [`ShieldError`] message,
+//! never contains an identifier, a report's text or contact, or a token.
+//!
 //! A sync needs a [`Transport`] (the app's HTTP stack); see [`crate::sync`] for one over a map
 //! of files and `core/tests/shield.rs` for syncs against a loopback server.
 

@@ -474,29 +474,11 @@ fn verify_manifest(
     now: i64,
 ) -> Result<Option<Verified>, SyncError> {
     let invalid = SyncError::InvalidUpdate;
-    let bundle = Bundle::decode(&resp.body).map_err(|_| invalid(Rejection::Malformed))?;
-    // Trust: the persisted position on the rotation chain, or the pinned keys.
-    let start = p
-        .trust
-        .clone()
-        .unwrap_or_else(|| TrustState::pinned(config.trust.clone()));
-    // The list id a rotation must be for is the manifest's; read it before verifying only to
-    // scope the rotation check; nothing else of the unverified manifest is used.
-    let claimed =
-        Manifest::decode(&bundle.manifest.payload).map_err(|_| invalid(Rejection::Malformed))?;
-    let trust = start
-        .advance(&claimed.list_id, &bundle.rotations)
-        .map_err(|_| invalid(Rejection::RotationRefused))?;
-    bundle
-        .manifest
-        .verify(PayloadType::Manifest, &trust.keys)
-        .map_err(|e| invalid(signature_rejection(e)))?;
-    let manifest = claimed;
+    let (manifest, trust, hash) = verify_signature(&resp.body, p, config)?;
     let expected_list = config.list_id.as_ref().or(p.list_id.as_ref());
     if expected_list.is_some_and(|l| *l != manifest.list_id) {
         return Err(invalid(Rejection::WrongList));
     }
-    let hash = bundle.manifest_hash();
     let etag = resp.header("etag").map(str::to_owned);
     if manifest.release < p.release {
         return Err(invalid(Rejection::Rollback {
@@ -530,6 +512,34 @@ fn verify_manifest(
         hash,
         etag,
     }))
+}
+
+/// The manifest in a bundle, once its signature verifies with the trust state reached through
+/// the bundle's key rotations; with that trust state and the manifest's hash.
+fn verify_signature(
+    body: &[u8],
+    p: &Persisted,
+    config: &SyncConfig,
+) -> Result<(Manifest, TrustState, [u8; 32]), SyncError> {
+    let invalid = SyncError::InvalidUpdate;
+    let bundle = Bundle::decode(body).map_err(|_| invalid(Rejection::Malformed))?;
+    // Trust: the persisted position on the rotation chain, or the pinned keys.
+    let start = p
+        .trust
+        .clone()
+        .unwrap_or_else(|| TrustState::pinned(config.trust.clone()));
+    // The list id a rotation must be for is the manifest's; read it before verifying only to
+    // scope the rotation check; nothing else of the unverified manifest is used.
+    let claimed =
+        Manifest::decode(&bundle.manifest.payload).map_err(|_| invalid(Rejection::Malformed))?;
+    let trust = start
+        .advance(&claimed.list_id, &bundle.rotations)
+        .map_err(|_| invalid(Rejection::RotationRefused))?;
+    bundle
+        .manifest
+        .verify(PayloadType::Manifest, &trust.keys)
+        .map_err(|e| invalid(signature_rejection(e)))?;
+    Ok((claimed, trust, bundle.manifest_hash()))
 }
 
 fn signature_rejection(e: VerifyError) -> Rejection {
