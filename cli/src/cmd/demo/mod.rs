@@ -183,7 +183,7 @@ fn tour(
     let first_manifest = api.get_bytes("v1/manifest")?;
     if screen.text {
         say!(
-            "  listening on {}; analysts {} and {}, publisher {}, and the app each hold their own token",
+            "  listening on {}; two analysts ({} and {}), a publisher ({}) and the phone app each hold their own token",
             server.url,
             server::ANALYST_A,
             server::ANALYST_B,

@@ -64,9 +64,12 @@ impl SyncFigures {
             UpdatePath::DeltaFellBackToSnapshot => "the whole list (the change did not fit)",
             UpdatePath::UpToDate => "nothing (already up to date)",
         };
+        let from = match self.release_before {
+            0 => "nothing".to_owned(),
+            n => format!("release {n}"),
+        };
         format!(
-            "release {} -> {}: downloaded {} ({what}) in {}",
-            self.release_before,
+            "{from} -> release {}: downloaded {} ({what}) in {}",
             self.release,
             show::bytes(self.bytes),
             show::duration(Duration::from_millis(self.ms))
@@ -336,17 +339,21 @@ fn show_stream(
             )?);
         }
     }
-    // Messages: every identifier found in them, each with its verdict.
-    for text in synth::messages(list, 8, seed)
-        .into_iter()
-        .filter(|m| m.chars().any(|c| c.is_ascii_digit()))
-        .take(2)
-    {
+    // Messages: every identifier found in them, each with its verdict. Two that name a listed
+    // identifier (about half the generated messages do).
+    let messages = synth::messages(list, 16, seed);
+    let flagged = messages.iter().filter_map(|text| {
+        let found = phone.shield.check_message(text);
+        found
+            .iter()
+            .any(|f| f.verdict.action != Action::Allow)
+            .then_some((text, found))
+    });
+    for (text, found) in flagged.take(2) {
         if screen.text {
-            let preview: String = text.chars().take(24).collect();
-            say!("  message        \"{preview}…\"");
+            say!("  message        \"{}\"", show::preview(text, 28));
         }
-        for f in phone.shield.check_message(&text) {
+        for f in found {
             shown.push(line(
                 screen,
                 "  in message",

@@ -27,12 +27,12 @@ pub struct Tokens {
     pub publisher: String,
 }
 
-/// Names of the demo's analysts and publisher, as the audit log records them.
-pub const ANALYST_A: &str = "analyst Wang";
+/// Names of the demo's analysts and publisher, as their tokens and the audit log record them.
+pub const ANALYST_A: &str = "Wang";
 /// The second analyst.
-pub const ANALYST_B: &str = "analyst Li";
+pub const ANALYST_B: &str = "Li";
 /// The publisher.
-pub const PUBLISHER: &str = "publisher Zhao";
+pub const PUBLISHER: &str = "Zhao";
 
 /// A running server.
 pub struct Server {

@@ -73,20 +73,31 @@ pub fn mask(kind: Kind, canonical: &str) -> String {
             let first = text(0..at.min(1));
             format!("{first}***{}", text(at..n))
         }
-        Kind::Phone if canonical.starts_with("+86") && n == 14 => {
+        // A Chinese mobile number, also as an Alipay login.
+        Kind::Phone | Kind::Alipay if canonical.starts_with("+86") && n == 14 => {
             format!("+86 {} **** {}", text(3..6), text(10..14))
         }
         Kind::Phone if canonical.starts_with('+') && n > 8 => {
-            format!(
-                "{} **** {}",
-                text(0..n.min(6).saturating_sub(1)),
-                text(n - 4..n)
-            )
+            format!("{} **** {}", text(0..4), text(n - 4..n))
         }
         Kind::Bank if n >= 12 => format!("{} **** **** {}", text(0..4), text(n - 4..n)),
         _ if n > 6 => format!("{}****{}", text(0..2), text(n - 2..n)),
         _ => canonical.to_owned(),
     }
+}
+
+/// The start of a message for a one-line preview, every digit hidden (the identifiers in it
+/// are shown masked on their own lines).
+pub fn preview(text: &str, chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(chars)
+        .map(|c| if c.is_numeric() { '*' } else { c })
+        .collect();
+    if text.chars().count() > chars {
+        out.push('…');
+    }
+    out
 }
 
 /// The kind of fraud, as a person says it.
@@ -187,7 +198,8 @@ mod tests {
     #[test]
     fn masks_hide_the_middle_of_every_kind() {
         assert_eq!(mask(Kind::Phone, "+8613800138000"), "+86 138 **** 8000");
-        assert_eq!(mask(Kind::Phone, "+639171234567"), "+6391 **** 4567");
+        assert_eq!(mask(Kind::Phone, "+639171234567"), "+639 **** 4567");
+        assert_eq!(mask(Kind::Alipay, "+8613800138000"), "+86 138 **** 8000");
         assert_eq!(
             mask(Kind::Bank, "6222021234567890123"),
             "6222 **** **** 0123"
@@ -195,6 +207,8 @@ mod tests {
         assert_eq!(mask(Kind::Qq, "87654321"), "87****21");
         assert_eq!(mask(Kind::Alipay, "user@example.com"), "u***@example.com");
         assert_eq!(mask(Kind::Phone, "110"), "110");
+        assert_eq!(preview("新号 17951 1９8", 20), "新号 ***** ***");
+        assert_eq!(preview("请拨打 110 报警", 5), "请拨打 *…");
     }
 
     #[test]

@@ -165,9 +165,10 @@ pub fn run(
             .and_then(|r| r["due_at"].as_str())
             .map(|d| d.chars().take(10).collect::<String>())
             .unwrap_or_default();
+        let tips = row.and_then(|r| r["evidence"].as_u64()).unwrap_or(0);
+        let plural = if tips == 1 { "" } else { "s" };
         say!(
-            "  {ANALYST_A}'s review queue shows the number with {} tip(s); an answer is due by {due}",
-            row.and_then(|r| r["evidence"].as_u64()).unwrap_or(0)
+            "  analyst {ANALYST_A}'s review queue shows the number with {tips} tip{plural}; the citizen's answer is due by {due}"
         );
     }
 
@@ -186,7 +187,7 @@ pub fn run(
             "reason": "citizen's report: fake courier customer service asking for screen sharing",
             "tips": [tracking_id],
         }),
-        &format!("{ANALYST_A} proposes to list it (fake customer service, medium risk)"),
+        &format!("analyst {ANALYST_A} proposes to list it (fake customer service, medium risk)"),
         (&tokens.analyst_a, &tokens.analyst_b, ANALYST_A, ANALYST_B),
         &call,
     )?;
@@ -224,7 +225,7 @@ pub fn run(
             "value": key.canonical(),
             "reason": "the owner showed the number was reassigned to them last month",
         }),
-        &format!("{ANALYST_B} files the appeal: revoke the listing"),
+        &format!("analyst {ANALYST_B} files the appeal: revoke the listing"),
         (&tokens.analyst_b, &tokens.analyst_a, ANALYST_B, ANALYST_A),
         &call,
     )?;
@@ -268,11 +269,11 @@ fn review(
     if screen.text {
         if self_approval_refused {
             say!(
-                "  {proposer_name} tries to approve it too: the server refuses (four eyes: another analyst must approve)"
+                "  analyst {proposer_name} tries to approve it too: the server refuses (four eyes: another analyst must approve)"
             );
         } else {
             say!(
-                "  {proposer_name} tries to approve it too: the server answered HTTP {} (four eyes NOT enforced)",
+                "  analyst {proposer_name} tries to approve it too: the server answered HTTP {} (four eyes NOT enforced)",
                 own.status
             );
         }
@@ -289,12 +290,12 @@ fn review(
     };
     let approved_by_second_analyst = approved["status"] == "approved" && self_approval_refused;
     if screen.text {
-        say!("  {approver_name} approves it");
+        say!("  analyst {approver_name} approves it");
     }
     let published = list::publish(screen, api, tokens, "reviewed change")?;
     if screen.text {
         say!(
-            "  {PUBLISHER} publishes release {} in {}",
+            "  publisher {PUBLISHER} publishes release {} in {}",
             published.release,
             show::duration(published.took)
         );
