@@ -191,7 +191,7 @@ fn tour(
         );
         say!("  the app pins the server's public key: it will trust nothing else");
     }
-    let (list, first_release) = list::run(screen, &api, &server.tokens, size, seed)?;
+    let (list, first_release) = list::run(screen, &server, &api, size, seed)?;
     let phone = phone::Phone::install(
         &root.join("phone"),
         &server.url,

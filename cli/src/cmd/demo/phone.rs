@@ -397,7 +397,7 @@ fn measure(
             Ok(Action::Allow) => allowed += 1,
             Err(e) => return Err(Failure::new(format!("the demo built a bad number: {e}"))),
         }
-        if i % 1024 == 0 {
+        if i.is_multiple_of(1024) {
             bar.set_position(i as u64);
         }
     }

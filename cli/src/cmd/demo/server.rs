@@ -9,8 +9,10 @@
 
 use crate::output::Failure;
 use fraudshield_server::auth::{self, Role};
+use fraudshield_server::batch::{self, BatchRow, Imported};
 use fraudshield_server::clock::Clock;
 use fraudshield_server::config::Config;
+use fraudshield_server::error::AppError;
 use fraudshield_server::{App, AppState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +46,7 @@ pub struct Server {
     pub trust_file: PathBuf,
     /// The tokens.
     pub tokens: Tokens,
+    state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -78,6 +81,7 @@ impl Server {
             publisher: token(Role::Publisher, PUBLISHER)?,
         };
         let state = AppState(Arc::new(app));
+        let serving = state.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -93,7 +97,7 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("demo-server".to_owned())
             .spawn(move || {
-                runtime.block_on(fraudshield_server::serve(state, listener, async {
+                runtime.block_on(fraudshield_server::serve(serving, listener, async {
                     let _ = stopped.await;
                 }))
             })
@@ -103,9 +107,31 @@ impl Server {
             trust,
             trust_file: init.trust_file,
             tokens,
+            state,
             stop: Some(stop),
             thread: Some(thread),
         })
+    }
+
+    /// Imports `rows` as one batch of proposals by the holder of `token`, on the server's own
+    /// database: the server's bulk import of case data (a local operation on its data, like the
+    /// admin commands, not an HTTP endpoint). The batch is then reviewed over HTTP.
+    pub fn import_batch(
+        &self,
+        token: &str,
+        source: &str,
+        rows: &[BatchRow],
+        reason: &str,
+    ) -> Result<Imported, Failure> {
+        let now = self.state.clock.now();
+        self.state
+            .db
+            .blocking(|c| {
+                let caller =
+                    auth::authenticate(c, token, now)?.ok_or_else(AppError::unauthorized)?;
+                batch::import(c, &caller, source, rows, reason, &self.state.protected, now)
+            })
+            .map_err(|e| Failure::new(format!("the server could not import the case data: {e}")))
     }
 
     /// Stops serving (in-flight requests finish) and waits for the server thread.

@@ -50,7 +50,7 @@ pub struct Review {
     pub approved_by_second_analyst: bool,
     /// The release that carries it.
     pub release: u64,
-    /// Publishing it, milliseconds (as the server measured).
+    /// Publishing it (the publisher's request until the server answered), milliseconds.
     pub publish_ms: u64,
     /// The phone's sync that fetched it.
     pub sync: SyncFigures,
