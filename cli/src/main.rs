@@ -47,6 +47,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Fetch, verify and apply the newest signed blocklist release.
     Sync(cmd::sync::Args),
+    /// Check every byte and entry of the store; exits non-zero when it is damaged.
+    Verify(cmd::verify::Args),
 }
 
 /// The one line printed for an argument the parser refused, built from the kind of error and
@@ -226,6 +228,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(&out, cli.json, cli.dir, args),
         Command::Demo(args) => cmd::demo::run(&out, cli.json, cli.dir, args),
         Command::Sync(args) => cmd::sync::run(&out, cli.dir, args),
+        Command::Verify(args) => cmd::verify::run(&out, cli.dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

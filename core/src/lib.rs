@@ -33,6 +33,7 @@
 //! ```
 
 pub mod digest;
+pub mod durable;
 pub mod entry;
 pub mod identifier;
 pub mod key;

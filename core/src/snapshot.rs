@@ -27,33 +27,46 @@
 //!
 //! ## What is checked when
 //!
-//! Opening must stay in the milliseconds at two million entries (a call is ringing), so
-//! [`Snapshot::open`] checks only what is cheap: the magic, the versions, the header checksum,
-//! that the digest matches the lanes, that the file length matches, and the FST's own structural
-//! check (root address, entry count). The byte checks — the BLAKE3 checksum over every FST byte
-//! and the FST's CRC — run in [`Snapshot::verify_bytes`], which the store calls right after
-//! writing a new snapshot, before it can go live (the digest was computed from the very entries
-//! written). [`Snapshot::verify`] adds recomputing the digest from every entry; the store runs it
-//! when the app asks for a full integrity check.
+//! Every byte is checked before a snapshot answers a lookup: [`Snapshot::open`] (and
+//! [`Snapshot::from_bytes`], the same checks on bytes in memory) verifies
 //!
-//! The price of a cheap open: a file damaged *after* it was written and checked (flash errors,
-//! another process writing into the app's private directory) is only detected by a full check.
-//! Until then the FST reader may return wrong answers for the damaged region, or, for some
-//! damage patterns, panic inside the `fst` crate (which a uniffi host sees as an exception, not a
-//! crash). Apps that want the stronger guarantee run `Store::verify` in the background after
-//! each cold start; it costs a full read and one element hash per entry. Reading every page at open would defeat mmap's lazy
-//! loading: cold open to the first verdict would cost a read of the whole file.
+//! 1. the magic, the versions, the header checksum, that the digest matches the lanes and that
+//!    the file length matches the header;
+//! 2. the BLAKE3 checksum of the FST bytes recorded in the header: with the header checksum this
+//!    covers every byte of the file, so truncation, a zeroed page or a flipped bit is found here;
+//! 3. the FST's structure, so that even a crafted file whose checksums were recomputed cannot make
+//!    a later lookup panic, loop or overflow. The `fst` crate's own open (`fst::raw::Fst::new`)
+//!    reads only the trailer (version, entry count, root address) and, as its comments say,
+//!    trusts the rest: a bad node address or length panics later, inside a lookup. So open
+//!    decodes every node reachable from the root exactly once (a depth-first walk over the node
+//!    graph, memoized by address) and requires that every transition points to a node written
+//!    *before* its parent (the builder writes children first, so this proves the graph has no
+//!    cycle and every walk ends), that no key is longer than a key can be, that the sum of the
+//!    outputs along any path fits in a `u64`, and that the number of paths to a final state
+//!    equals the entry count in the header. The decoding runs inside
+//!    [`std::panic::catch_unwind`]: a node the `fst` crate cannot decode is reported as
+//!    [`SnapshotError::Corrupt`], not as a panic. Every operation a lookup or a stream performs
+//!    on a node (reading its inputs, outputs and transition addresses, the 256-byte transition
+//!    index of large nodes, which lies between bytes already read) was exercised on every
+//!    reachable node, so once open succeeds no lookup can index outside the file.
+//!
+//! What open does *not* do is recompute the digest from every entry (one element hash per entry):
+//! [`Snapshot::verify`] does that, and the store runs it on demand (`Store::verify`). The
+//! measured cost of open at two million entries is in `benches/REPORT.md` ("open + verify").
 //!
 //! Snapshot files are never modified after they are renamed into place: a new base always gets
 //! a new file name. That is what makes the mmap sound (see the `SAFETY` comment in
-//! [`Snapshot::open`]).
+//! [`Snapshot::open`]); the checks at open make it safe as well against a file someone else
+//! changed *before* it was opened.
 
 use crate::digest::{DIGEST_FORMAT_VERSION, LtHash, StateDigest};
 use crate::entry::{EntryValue, VALUE_FORMAT_VERSION};
 use crate::key::{self, KeyError};
 use crate::kind::Kind;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Cursor, Seek, SeekFrom, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 /// The first 8 bytes of every snapshot file.
@@ -258,19 +271,37 @@ pub(crate) fn check_entry(key: &[u8], value: u64, position: u64) -> Result<(), S
 ///
 /// Every key and value is checked; the first bad or out-of-order entry aborts the write with an
 /// error (the caller removes the partial file). The directory is *not* fsynced and the file is not
-/// renamed: that is the caller's job (see `store`).
+/// renamed: that is the caller's job (see [`crate::durable`] and `store`).
 pub fn write_snapshot<K: AsRef<[u8]>>(
     path: &Path,
     entries: impl IntoIterator<Item = (K, u64)>,
 ) -> Result<SnapshotHeader, SnapshotError> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(path)?;
-    file.write_all(&[0u8; HEADER_LEN])?;
+    let (header, file) = write_snapshot_to(file, entries)?;
+    file.sync_all()?;
+    Ok(header)
+}
+
+/// The bytes of a snapshot of `entries`, built in memory (small lists and tests; a store writes
+/// files with [`write_snapshot`]).
+pub fn snapshot_bytes<K: AsRef<[u8]>>(
+    entries: impl IntoIterator<Item = (K, u64)>,
+) -> Result<Vec<u8>, SnapshotError> {
+    let (_, cursor) = write_snapshot_to(Cursor::new(Vec::new()), entries)?;
+    Ok(cursor.into_inner())
+}
+
+fn write_snapshot_to<W: Write + Seek, K: AsRef<[u8]>>(
+    mut out: W,
+    entries: impl IntoIterator<Item = (K, u64)>,
+) -> Result<(SnapshotHeader, W), SnapshotError> {
+    out.write_all(&[0u8; HEADER_LEN])?;
     let wtr = HashingWriter {
-        inner: BufWriter::with_capacity(1 << 16, file),
+        inner: BufWriter::with_capacity(1 << 16, out),
         hasher: blake3::Hasher::new(),
         len: 0,
     };
@@ -297,7 +328,7 @@ pub fn write_snapshot<K: AsRef<[u8]>>(
     wtr.flush()?;
     let checksum = *wtr.hasher.finalize().as_bytes();
     let fst_len = wtr.len;
-    let mut file = wtr
+    let mut out = wtr
         .inner
         .into_inner()
         .map_err(|e| SnapshotError::Io(e.into_error()))?;
@@ -308,26 +339,39 @@ pub fn write_snapshot<K: AsRef<[u8]>>(
         checksum,
         lthash,
     };
-    file.seek(SeekFrom::Start(0))?;
-    file.write_all(&header.encode())?;
-    file.sync_all()?;
-    Ok(header)
+    out.seek(SeekFrom::Start(0))?;
+    out.write_all(&header.encode())?;
+    out.flush()?;
+    Ok((header, out))
 }
 
-/// The bytes of an FST inside a mapped snapshot file (after the header).
-pub struct MappedFst {
-    map: memmap2::Mmap,
+enum Backing {
+    Map(memmap2::Mmap),
+    Owned(Vec<u8>),
 }
 
-impl AsRef<[u8]> for MappedFst {
-    fn as_ref(&self) -> &[u8] {
-        self.map.get(HEADER_LEN..).unwrap_or(&[])
+/// The bytes of an FST inside a snapshot (after the header): a read-only file mapping, or a
+/// copy in memory ([`Snapshot::from_bytes`]).
+pub struct SnapshotBytes(Backing);
+
+impl SnapshotBytes {
+    fn file(&self) -> &[u8] {
+        match &self.0 {
+            Backing::Map(m) => m,
+            Backing::Owned(v) => v,
+        }
     }
 }
 
-/// An open, memory-mapped snapshot file.
+impl AsRef<[u8]> for SnapshotBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.file().get(HEADER_LEN..).unwrap_or(&[])
+    }
+}
+
+/// An open, verified snapshot (see the [module docs](self) for what open checks).
 pub struct Snapshot {
-    fst: fst::raw::Fst<MappedFst>,
+    fst: fst::raw::Fst<SnapshotBytes>,
     header: SnapshotHeader,
     path: PathBuf,
     file_len: u64,
@@ -344,8 +388,8 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// Maps and opens a snapshot file with the cheap checks described in the
-    /// [module docs](self).
+    /// Maps and opens a snapshot file, checking every byte and the FST's structure as the
+    /// [module docs](self) describe. Costs one read of the file (measured in `benches/REPORT.md`).
     pub fn open(path: &Path) -> Result<Snapshot, SnapshotError> {
         let file = File::open(path)?;
         let file_len = file.metadata()?.len();
@@ -360,32 +404,73 @@ impl Snapshot {
         // new name and old ones are only unlinked (which keeps existing mappings valid on Unix).
         // A snapshot file is only opened after it was renamed into place, so no writer of this
         // program changes the bytes behind the mapping; another process modifying the app's
-        // private files is outside what the store defends against (`verify` detects it).
+        // private files while they are mapped is outside what the store defends against
+        // (damage done before the open is found by the checks below; `verify` finds later damage).
         let map = unsafe { memmap2::Mmap::map(&file)? };
-        #[cfg(unix)]
-        {
-            // Lookups jump to a handful of nodes per key: read-ahead would only waste memory and
-            // I/O on a cold open. The hint is advisory; failure changes nothing but speed.
-            let _ = map.advise(memmap2::Advice::Random);
-        }
-        let header = SnapshotHeader::decode(&map[..HEADER_LEN])?;
-        let expected = HEADER_LEN as u64 + header.fst_len;
+        Snapshot::from_backing(Backing::Map(map), path.to_path_buf())
+    }
+
+    /// Opens a snapshot held in memory (a copy of `bytes` is kept), with exactly the checks of
+    /// [`Snapshot::open`]. No byte pattern makes this or a later lookup panic: it is the entry
+    /// point of the snapshot fuzz target. The snapshot's [`Snapshot::path`] is empty.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::from_backing(Backing::Owned(bytes.to_vec()), PathBuf::new())
+    }
+
+    /// A snapshot with no entries, in memory.
+    pub fn empty() -> Result<Snapshot, SnapshotError> {
+        Snapshot::from_bytes(&snapshot_bytes(std::iter::empty::<(&[u8], u64)>())?)
+    }
+
+    fn from_backing(backing: Backing, path: PathBuf) -> Result<Snapshot, SnapshotError> {
+        let bytes = SnapshotBytes(backing);
+        let file = bytes.file();
+        let file_len = file.len() as u64;
+        let head = file.get(..HEADER_LEN).ok_or(SnapshotError::BadLength {
+            expected: HEADER_LEN as u64,
+            found: file_len,
+        })?;
+        let header = SnapshotHeader::decode(head)?;
+        let expected = (HEADER_LEN as u64).saturating_add(header.fst_len);
         if expected != file_len {
             return Err(SnapshotError::BadLength {
                 expected,
                 found: file_len,
             });
         }
-        let fst = fst::raw::Fst::new(MappedFst { map })?;
+        if blake3::hash(bytes.as_ref()).as_bytes() != &header.checksum {
+            return Err(SnapshotError::Corrupt("FST checksum mismatch"));
+        }
+        #[cfg(unix)]
+        if let Backing::Map(map) = &bytes.0 {
+            // Lookups jump to a handful of nodes per key: read-ahead would only waste memory and
+            // I/O. The hint is advisory; failure changes nothing but speed.
+            let _ = map.advise(memmap2::Advice::Random);
+        }
+        let fst = catch_unwind(AssertUnwindSafe(|| fst::raw::Fst::new(bytes)))
+            .map_err(|_| SnapshotError::Corrupt("FST trailer"))??;
         if fst.len() as u64 != header.entries {
             return Err(SnapshotError::Corrupt("entry count does not match header"));
+        }
+        let keys = catch_unwind(AssertUnwindSafe(|| check_structure(&fst)))
+            .map_err(|_| SnapshotError::Corrupt("FST node cannot be decoded"))??;
+        if keys != header.entries {
+            return Err(SnapshotError::Corrupt(
+                "FST key count does not match header",
+            ));
         }
         Ok(Snapshot {
             fst,
             header,
-            path: path.to_path_buf(),
+            path,
             file_len,
         })
+    }
+
+    /// The same snapshot, known under `path` (after its file was renamed there).
+    pub(crate) fn renamed(mut self, path: PathBuf) -> Snapshot {
+        self.path = path;
+        self
     }
 
     /// The header (entry count, digest, checksum, lattice hash).
@@ -492,6 +577,69 @@ impl Snapshot {
     }
 }
 
+/// What the structural check learns about the part of the FST below one node.
+#[derive(Clone, Copy)]
+struct Below {
+    /// Paths from the node to a final state (keys).
+    keys: u64,
+    /// The largest sum of outputs along such a path.
+    max_output: u64,
+    /// The longest path, in transitions.
+    depth: usize,
+}
+
+/// Decodes every node reachable from the root once (see the [module docs](self)) and returns the
+/// number of keys. May panic inside the `fst` crate on undecodable bytes: the caller catches it.
+fn check_structure(fst: &fst::raw::Fst<SnapshotBytes>) -> Result<u64, SnapshotError> {
+    const BAD: SnapshotError = SnapshotError::Corrupt("FST structure");
+    let max_depth = key::MAX_CANONICAL_LEN + 1;
+    let root = fst.root().addr();
+    let mut done: HashMap<usize, Below> = HashMap::new();
+    // (address, children already pushed)
+    let mut stack: Vec<(usize, bool)> = vec![(root, false)];
+    while let Some((addr, expanded)) = stack.pop() {
+        if done.contains_key(&addr) {
+            continue;
+        }
+        let node = fst.node(addr);
+        if !expanded {
+            stack.push((addr, true));
+            for t in node.transitions() {
+                // Children are written before their parent: a transition to the same or a later
+                // address would allow a cycle.
+                if t.addr >= addr {
+                    return Err(BAD);
+                }
+                if !done.contains_key(&t.addr) {
+                    stack.push((t.addr, false));
+                }
+            }
+            continue;
+        }
+        let mut below = Below {
+            keys: u64::from(node.is_final()),
+            max_output: if node.is_final() {
+                node.final_output().value()
+            } else {
+                0
+            },
+            depth: 0,
+        };
+        for t in node.transitions() {
+            let child = done.get(&t.addr).ok_or(BAD)?;
+            below.keys = below.keys.checked_add(child.keys).ok_or(BAD)?;
+            let out = t.out.value().checked_add(child.max_output).ok_or(BAD)?;
+            below.max_output = below.max_output.max(out);
+            below.depth = below.depth.max(child.depth + 1);
+        }
+        if below.depth > max_depth {
+            return Err(BAD);
+        }
+        done.insert(addr, below);
+    }
+    done.get(&root).map(|b| b.keys).ok_or(BAD)
+}
+
 /// An ascending stream of snapshot entries; call [`SnapshotStream::next`] until `None`.
 pub struct SnapshotStream<'a> {
     inner: fst::raw::Stream<'a>,
@@ -596,19 +744,92 @@ mod tests {
         b[40] ^= 1;
         std::fs::write(&p, &b).unwrap();
         assert!(Snapshot::open(&p).is_err());
-        // A flipped byte in the FST body: caught by verify (open stays cheap).
+        // A flipped byte in the FST body: caught on open, before any lookup.
         for offset in [HEADER_LEN + 3, clean.len() - 30] {
             let mut b = clean.clone();
             b[offset] ^= 0x10;
             std::fs::write(&p, &b).unwrap();
-            if let Ok(s) = Snapshot::open(&p) {
-                assert!(s.verify().is_err(), "offset {offset}");
-            }
+            assert!(Snapshot::open(&p).is_err(), "offset {offset}");
         }
         // Truncation: caught on open.
         std::fs::write(&p, &clean[..clean.len() - 1]).unwrap();
         assert!(Snapshot::open(&p).is_err());
         std::fs::write(&p, b"FSHDSNAP").unwrap();
         assert!(Snapshot::open(&p).is_err());
+    }
+
+    /// Recomputes both checksums after `bytes` were changed, as a crafted file would.
+    fn reseal(bytes: &mut [u8]) {
+        let sum = blake3::hash(&bytes[HEADER_LEN..]);
+        bytes[64..96].copy_from_slice(sum.as_bytes());
+        let check = blake3::hash(&bytes[..HEADER_CHECKED_LEN]);
+        bytes[HEADER_CHECKED_LEN..HEADER_LEN].copy_from_slice(&check.as_bytes()[..16]);
+    }
+
+    fn many() -> Vec<(Vec<u8>, u64)> {
+        let mut e: Vec<(Vec<u8>, u64)> = (0..300u32)
+            .map(|i| {
+                let risk = [Risk::Low, Risk::Medium, Risk::High][(i % 3) as usize];
+                (
+                    format!("\x01+86138{:08}", i * 7919).into_bytes(),
+                    val(risk, false),
+                )
+            })
+            .collect();
+        // A node with more than 32 transitions (the indexed layout).
+        e.extend((0..60u8).map(|i| {
+            (
+                vec![3, b'1', b'0', b'0', b'0', 33 + i],
+                val(Risk::Low, false),
+            )
+        }));
+        e.sort();
+        e
+    }
+
+    #[test]
+    fn every_single_byte_change_is_refused_at_open() {
+        let bytes = snapshot_bytes(many()).unwrap();
+        Snapshot::from_bytes(&bytes).unwrap().verify().unwrap();
+        for offset in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[offset] ^= 1 << (offset % 8);
+            assert!(Snapshot::from_bytes(&b).is_err(), "offset {offset}");
+        }
+        for len in [0, 1, HEADER_LEN - 1, HEADER_LEN, bytes.len() - 1] {
+            assert!(Snapshot::from_bytes(&bytes[..len]).is_err(), "length {len}");
+        }
+    }
+
+    /// Crafted files: FST bytes changed and both checksums recomputed. Open refuses them or they
+    /// answer lookups and streams without panicking (a changed output byte can still decode).
+    #[test]
+    fn crafted_fst_bytes_never_panic() {
+        let bytes = snapshot_bytes(many()).unwrap();
+        let probes: Vec<Vec<u8>> = many().into_iter().map(|(k, _)| k).collect();
+        let mut refused = 0;
+        for offset in HEADER_LEN..bytes.len() {
+            for pattern in [0x01u8, 0xff] {
+                let mut b = bytes.clone();
+                b[offset] ^= pattern;
+                reseal(&mut b);
+                let Ok(s) = Snapshot::from_bytes(&b) else {
+                    refused += 1;
+                    continue;
+                };
+                for k in probes.iter().step_by(3) {
+                    let _ = s.get(k);
+                    s.walk(k, |_, _| {});
+                }
+                let mut st = s.stream_from(&[]);
+                let mut n = 0;
+                while st.next().is_some() {
+                    n += 1;
+                }
+                assert!(n <= s.len(), "offset {offset}");
+                let _ = s.verify();
+            }
+        }
+        assert!(refused > 0);
     }
 }

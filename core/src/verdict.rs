@@ -27,6 +27,7 @@
 //! | prefix rule | low | allow | allow |
 //! | unallocated range | – | warn | allow |
 //! | none | – | allow | allow |
+//! | list unavailable (damaged list) | – | allow, reported as `list_unavailable` | allow |
 //!
 //! Low-risk exact entries warn rather than allow: an unconfirmed report is still worth a
 //! warning, and a warning costs the user one glance. Prefix rules are **one risk level softer**
@@ -109,6 +110,11 @@ pub enum Source {
     UnallocatedRange,
     /// Nothing matched.
     None,
+    /// The blocklist is unavailable (its files were found damaged, see `Status::degraded`):
+    /// nothing was looked up in it, so this is **not** "clean". Protected numbers and the user's
+    /// own lists still answer as usual; the app should tell the user that fraud protection is
+    /// off until the list is repaired (a sync installs a full snapshot).
+    ListUnavailable,
 }
 
 impl Source {
@@ -122,6 +128,7 @@ impl Source {
             Source::Prefix => "prefix",
             Source::UnallocatedRange => "unallocated_range",
             Source::None => "none",
+            Source::ListUnavailable => "list_unavailable",
         }
     }
 }
@@ -169,6 +176,12 @@ impl Verdict {
     /// The verdict for "nothing matched": allow.
     pub fn none(list_version: u64) -> Verdict {
         Verdict::without_entry(Action::Allow, Source::None, list_version)
+    }
+
+    /// The verdict while the blocklist is unavailable (damaged): allow, with
+    /// [`Source::ListUnavailable`] saying that nothing was looked up.
+    pub fn list_unavailable(list_version: u64) -> Verdict {
+        Verdict::without_entry(Action::Allow, Source::ListUnavailable, list_version)
     }
 }
 
@@ -287,6 +300,9 @@ impl Policy {
         let risk = risk.unwrap_or(Risk::High);
         let action = match (source, direction) {
             (Source::Protected | Source::UserAllow | Source::None, _) => return Action::Allow,
+            // Nothing is known about the number: it is let through, and the verdict's source
+            // tells the app to say that the list is unavailable.
+            (Source::ListUnavailable, _) => return Action::Allow,
             (Source::UserBlock, Direction::Incoming) => self.user_block_incoming,
             (Source::UserBlock, Direction::Outgoing) => self.user_block_outgoing,
             (Source::Exact, Direction::Incoming) => self.exact_incoming.get(risk),

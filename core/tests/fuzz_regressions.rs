@@ -93,6 +93,7 @@ replay_tests!(
     rotation,
     key_files,
     publisher_state,
+    snapshot,
 );
 
 /// The replay can fail: an input a body panics on is reported by its file name.
@@ -125,6 +126,7 @@ mod seeds {
     use fraudshield_core::release::publisher::{PublishConfig, Publisher};
     use fraudshield_core::release::signed::{Bundle, TrustState};
     use fraudshield_core::release::wire::{self, Compression};
+    use fraudshield_core::snapshot;
     use std::path::Path;
 
     fn put(root: &Path, target: &str, name: &str, data: &[u8]) {
@@ -258,6 +260,7 @@ mod seeds {
                 }
             }
         }
+        snapshot_seeds(root);
         put(
             root,
             "key_files",
@@ -309,6 +312,48 @@ mod seeds {
         }
     }
 
+    /// Real snapshot files (the store's writer): empty, the first batch, and a list with a node
+    /// of more than 32 transitions (the FST's indexed layout). Byte 0 picks the body's mode:
+    /// 0 = FST bytes sealed by the body, 1 = the whole file as is.
+    fn snapshot_seeds(root: &Path) {
+        let batch: Vec<(Vec<u8>, u64)> = first_batch()
+            .iter()
+            .map(|c| match c {
+                Change::Upsert(k, v) => (k.as_bytes().to_vec(), v.pack()),
+                Change::Remove(k) => (k.as_bytes().to_vec(), 0),
+            })
+            .collect();
+        let mut wide: Vec<(Vec<u8>, u64)> = (0..40u8)
+            .map(|i| {
+                (
+                    vec![3, b'1', b'0', b'0', b'0', b'!' + i],
+                    value(usize::from(i), false).pack(),
+                )
+            })
+            .chain((0..40u32).map(|i| {
+                let k = Key::new(Kind::Phone, &format!("+86138{:08}", i * 7919));
+                (k.into_bytes(), value(i as usize, false).pack())
+            }))
+            .collect();
+        wide.sort();
+        for (name, mut entries) in [("empty", vec![]), ("batch", batch), ("wide", wide)] {
+            entries.sort();
+            let bytes = snapshot::snapshot_bytes(entries).unwrap();
+            put(
+                root,
+                "snapshot",
+                &format!("{name}-sealed"),
+                &[&[0], &bytes[snapshot::HEADER_LEN..]].concat(),
+            );
+            put(
+                root,
+                "snapshot",
+                &format!("{name}-file"),
+                &[&[1], &bytes[..]].concat(),
+            );
+        }
+    }
+
     fn read(dir: &Path, path: &str) -> Vec<u8> {
         std::fs::read(dir.join(path)).unwrap()
     }
@@ -352,5 +397,14 @@ fn seeds_are_valid_artifacts() {
         std::fs::copy(&file, dir.path().join("publisher/state")).unwrap();
         let p = Publisher::open(dir.path(), PublishConfig::default()).unwrap();
         assert_eq!(p.release(), 3);
+    }
+    for file in inputs("corpus", "snapshot") {
+        let data = std::fs::read(&file).unwrap();
+        let bytes = match data.split_first() {
+            Some((0, fst)) => targets::sealed_snapshot(fst),
+            _ => data[1..].to_vec(),
+        };
+        let s = fraudshield_core::snapshot::Snapshot::from_bytes(&bytes).unwrap();
+        assert_eq!(s.is_empty(), file.to_string_lossy().contains("empty"));
     }
 }

@@ -266,6 +266,36 @@ fn user_lists_and_protected_numbers() {
     let st = shield.status_at(NOW);
     assert_eq!((st.user_allowed, st.user_blocked), (0, 2));
     assert!(st.protected >= 6);
+    // A settings screen lists them.
+    shield.allow(Kind::Alipay, "User@Example.com").unwrap();
+    let entries = shield.user_list_entries();
+    let listed: Vec<(Kind, &str, UserList)> = entries
+        .iter()
+        .map(|e| (e.kind, e.canonical.as_str(), e.list))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (Kind::Phone, "+8613900139000", UserList::Block),
+            (Kind::Qq, "55555555", UserList::Block),
+            (Kind::Alipay, "user@example.com", UserList::Allow),
+        ]
+    );
+    shield.protect(Kind::Bank, "6222021234567890123").unwrap();
+    let protected = shield.protected_entries();
+    assert!(protected.iter().any(|p| p.canonical == "110" && p.builtin));
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.canonical == "12345" && p.builtin)
+    );
+    assert!(
+        protected
+            .iter()
+            .any(|p| p.kind == Kind::Bank && p.canonical == "6222021234567890123" && !p.builtin)
+    );
+    assert_eq!(protected.iter().filter(|p| !p.builtin).count(), 1);
+    assert!(!format!("{entries:?}{protected:?}").contains("55555555"));
 }
 
 #[test]
@@ -895,7 +925,6 @@ fn call_directory_export_is_ascending_in_batches_and_changes_are_incremental() {
 }
 
 #[test]
-#[ignore = "until the store's degraded state lands on main: today the sync metadata survives the reset and the next sync answers up to date"]
 fn a_damaged_list_shows_degraded_until_a_sync_repairs_it() {
     let w = world(500);
     {
@@ -916,12 +945,27 @@ fn a_damaged_list_shows_degraded_until_a_sync_repairs_it() {
         }
     }
     let shield = open(&w);
-    assert!(shield.status_at(NOW).degraded);
-    // Never a silent "known clean": no blocklist verdict answers from a damaged file.
-    let v = shield
-        .check_call("13800138000", Direction::Incoming)
-        .unwrap();
-    assert_ne!(v.source, Source::Exact);
+    let st = shield.status_at(NOW);
+    assert!(st.degraded);
+    assert!(st.degraded_reason.is_some());
+    // Never a silent "known clean": lookups say the list is unavailable, every time.
+    for _ in 0..2 {
+        let v = shield
+            .check_call("13800138000", Direction::Incoming)
+            .unwrap();
+        assert_eq!(v.source, Source::ListUnavailable);
+        let found = shield.check_message("请拨打 138 0013 8000");
+        assert_eq!(found[0].verdict.source, Source::ListUnavailable);
+    }
+    // Protected numbers still answer.
+    assert_eq!(
+        shield
+            .check_call("110", Direction::Incoming)
+            .unwrap()
+            .source,
+        Source::Protected
+    );
+    assert!(matches!(shield.verify(), Err(ShieldError::Degraded { .. })));
     let s = shield.sync_at(&w.transport, NOW).unwrap();
     assert_eq!(s.list.release, 2);
     let st = shield.status_at(NOW);
@@ -1012,4 +1056,102 @@ fn lookups_from_many_threads_see_one_release_at_a_time_while_syncs_land() {
         assert!(seen.iter().all(|v| (2..=6).contains(v)), "{seen:?}");
         assert!(seen.contains(&6), "{seen:?}");
     }
+}
+
+#[test]
+fn reports_go_out_even_when_the_list_cannot_be_updated() {
+    let (dir, config) = dir_and_config();
+    let shield = Shield::open(dir.path(), config).unwrap();
+    let a = shield
+        .queue_report(report(Kind::Phone, "13800138000"))
+        .unwrap();
+    // The intake has no list to serve: the manifest request answers 404.
+    let intake = Intake::default();
+    assert!(matches!(
+        shield.sync_at(&intake, NOW),
+        Err(ShieldError::Network { .. })
+    ));
+    assert!(matches!(state_of(&shield, a.id), ReportState::Sent { .. }));
+}
+
+#[test]
+fn a_second_process_reads_alongside_the_writer_and_writes_nothing() {
+    let w = world(100);
+    // No list yet: refused, and nothing is created.
+    assert!(matches!(
+        Shield::open_read_only(w.store_dir(), config(&w)),
+        Err(ShieldError::Storage { .. })
+    ));
+    assert!(!w.store_dir().exists());
+
+    let writer = open(&w);
+    writer.sync_at(&w.transport, NOW).unwrap();
+    writer.block(Kind::Qq, "55555555").unwrap();
+    // An extension opens the same directory while the app holds it.
+    let reader = Shield::open_read_only(w.store_dir(), config(&w)).unwrap();
+    assert!(reader.is_read_only() && !writer.is_read_only());
+    assert_eq!(
+        reader
+            .check_call("13800138000", Direction::Incoming)
+            .unwrap()
+            .action,
+        Action::Block
+    );
+    assert_eq!(
+        reader.check_qq("55555555").unwrap().source,
+        Source::UserBlock
+    );
+    assert_eq!(reader.status_at(NOW).release, 2);
+    assert_eq!(reader.call_directory_entries().next_batch(10).len(), 10);
+    reader.verify().unwrap();
+    // Every write is refused.
+    for refused in [
+        reader.block(Kind::Qq, "66666666").map(|_| ()),
+        reader
+            .queue_report(report(Kind::Qq, "87654321"))
+            .map(|_| ()),
+        reader.sync_at(&w.transport, NOW).map(|_| ()),
+        reader.send_reports_at(&w.transport, NOW).map(|_| ()),
+        reader.reports().map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(ShieldError::Storage { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(writer.check_qq("66666666").unwrap().source, Source::None);
+}
+
+#[test]
+fn a_broken_outbox_never_stops_the_protection() {
+    let w = world(20);
+    std::fs::create_dir_all(w.store_dir()).unwrap();
+    // Garbage: set aside, a new outbox takes reports again.
+    std::fs::write(
+        w.store_dir().join("outbox.sqlite"),
+        b"not a database at all",
+    )
+    .unwrap();
+    {
+        let shield = open(&w);
+        shield
+            .queue_report(report(Kind::Phone, "13800138000"))
+            .unwrap();
+        assert!(w.store_dir().join("outbox.sqlite.damaged").exists());
+    }
+    // Written by a newer app version: left alone; reports are unavailable, the rest works.
+    let conn = rusqlite::Connection::open(w.store_dir().join("outbox.sqlite")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let shield = open(&w);
+    assert!(matches!(shield.reports(), Err(ShieldError::Storage { .. })));
+    assert_eq!(shield.sync_at(&w.transport, NOW).unwrap().list.release, 2);
+    assert_eq!(
+        shield
+            .check_call("13800138000", Direction::Incoming)
+            .unwrap()
+            .action,
+        Action::Block
+    );
+    assert_eq!(shield.status_at(NOW).reports.pending, 0);
 }

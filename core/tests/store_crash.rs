@@ -90,7 +90,6 @@ fn options() -> StoreOptions {
     StoreOptions {
         // Background compactions start at unpredictable moments too.
         auto_compact_overlay_len: Some(150),
-        recover_corrupt_blocklist: false,
         ..StoreOptions::default()
     }
 }
@@ -132,6 +131,7 @@ impl Delays {
 
 fn check_state(dir: &std::path::Path, version: u64) {
     let store = Store::open(dir, options()).unwrap();
+    assert_eq!(store.status().degraded, None);
     assert_eq!(store.list_version(), version);
     let m = model(version);
     let full = LtHash::of_entries(m.iter().map(|(k, v)| (k.as_slice(), v.pack())));

@@ -66,7 +66,6 @@ fn model_lookup(model: &BTreeMap<Vec<u8>, EntryValue>, key: &[u8]) -> (Source, O
 fn options() -> StoreOptions {
     StoreOptions {
         auto_compact_overlay_len: None,
-        recover_corrupt_blocklist: false,
         ..StoreOptions::default()
     }
 }

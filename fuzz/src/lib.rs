@@ -12,8 +12,9 @@
 //!   `cargo test`, so CI guards them without a fuzzer or nightly features.
 //!
 //! This file only uses the public API of `fraudshield-core` and the crates core's tests
-//! already have (`miniz_oxide`, `tempfile`), so it compiles in both places unchanged.
+//! already have (`blake3`, `miniz_oxide`, `tempfile`), so it compiles in both places unchanged.
 
+use fraudshield_core::digest::LtHash;
 use fraudshield_core::identifier::{self, NormalizeError, fold_char, normalize_phone_prefix};
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
@@ -25,6 +26,7 @@ use fraudshield_core::release::signed::{
 };
 use fraudshield_core::release::wire::{self, Compression, Limits, WireKind};
 use fraudshield_core::scan::scan_text;
+use fraudshield_core::snapshot::{self, Snapshot};
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -42,6 +44,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("rotation", rotation),
     ("key_files", key_files),
     ("publisher_state", publisher_state),
+    ("snapshot", snapshot),
 ];
 
 /// The list id of every seed artifact and of the trust the bodies check bundles against.
@@ -368,4 +371,90 @@ pub fn publisher_state(data: &[u8]) {
             );
         }
     });
+}
+
+/// The documented header of a snapshot file around `fst` (see `core/src/snapshot.rs`), with
+/// correct checksums, the entry count the FST's own trailer states and the empty list's
+/// lattice hash: what a crafted file with recomputed checksums looks like.
+pub fn sealed_snapshot(fst: &[u8]) -> Vec<u8> {
+    // fst 0.4: version u64 LE first; at the end … | key count u64 LE | root address u64 LE,
+    // then a CRC32C u32 LE from version 3 on.
+    let crc = match fst.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+        Some(v) if u64::from_le_bytes(v) <= 2 => 0,
+        _ => 4,
+    };
+    let entries = fst
+        .len()
+        .checked_sub(16 + crc)
+        .and_then(|at| fst.get(at..at + 8))
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_le_bytes);
+    let lanes = LtHash::new();
+    let mut h = Vec::with_capacity(snapshot::HEADER_LEN + fst.len());
+    h.extend_from_slice(snapshot::MAGIC);
+    h.extend_from_slice(&snapshot::SNAPSHOT_FORMAT_VERSION.to_le_bytes());
+    h.push(fraudshield_core::entry::VALUE_FORMAT_VERSION);
+    h.push(fraudshield_core::digest::DIGEST_FORMAT_VERSION);
+    h.extend_from_slice(&[0; 4]);
+    h.extend_from_slice(&entries.to_le_bytes());
+    h.extend_from_slice(&(fst.len() as u64).to_le_bytes());
+    h.extend_from_slice(&lanes.digest().0);
+    h.extend_from_slice(blake3::hash(fst).as_bytes());
+    h.extend_from_slice(&lanes.to_bytes());
+    let check = blake3::hash(&h);
+    h.extend_from_slice(&check.as_bytes()[..16]);
+    h.extend_from_slice(fst);
+    h
+}
+
+/// Target `snapshot`: the base snapshot file of a store, opened from bytes and then used as
+/// lookups use it. Byte 0 even: the rest is the FST and the body seals it in a header with
+/// valid checksums (so the fuzzer reaches the FST checks and lookups beneath them; a crafted
+/// file with valid checksums must not panic either); odd: the rest is the whole file as is.
+/// An opened snapshot streams exactly its entry count, and every lookup stays in bounds.
+pub fn snapshot(data: &[u8]) {
+    let Some((mode, rest)) = data.split_first() else {
+        return;
+    };
+    let file = if mode & 1 == 1 {
+        rest.to_vec()
+    } else {
+        sealed_snapshot(rest)
+    };
+    let Ok(s) = Snapshot::from_bytes(&file) else {
+        return;
+    };
+    let mut probes: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        vec![1],
+        b"\x01+8613800138000".to_vec(),
+        rest[..rest.len().min(24)].to_vec(),
+    ];
+    let mut stream = s.stream_from(&[]);
+    let mut n = 0u64;
+    while let Some((k, _)) = stream.next() {
+        n += 1;
+        assert!(
+            n <= s.len(),
+            "the stream yields more entries than the header counts"
+        );
+        if probes.len() < 24 {
+            probes.push(k.to_vec());
+            probes.push(k[..k.len() / 2].to_vec());
+            probes.push([k, b"0"].concat());
+        }
+    }
+    assert_eq!(
+        n,
+        s.len(),
+        "the stream yields fewer entries than the header counts"
+    );
+    for p in &probes {
+        let _ = s.get(p);
+        s.walk(p, |len, _| {
+            assert!(len <= p.len(), "a prefix hit longer than the key")
+        });
+        let _ = s.stream_from(p).next();
+    }
+    let _ = s.verify();
 }

@@ -56,6 +56,13 @@ pub fn open_store(dir: &Path) -> Result<Store, Failure> {
     .map_err(|e| Failure::new(format!("cannot open the store: {e}")))
 }
 
+/// Opens an existing store for reading only (`check`, `status`, `verify`): refuses a directory
+/// that holds no store, creates nothing, and works while another process writes.
+pub fn open_existing_store(dir: &Path) -> Result<Store, Failure> {
+    Store::open_existing(dir, StoreOptions::default())
+        .map_err(|e| Failure::new(format!("cannot open the store: {e}")))
+}
+
 /// A verdict as printed by `check --json` and `demo`.
 #[derive(Serialize)]
 pub struct VerdictJson {
@@ -117,7 +124,7 @@ pub fn run(out: &Output, dir: Option<PathBuf>, args: Args) -> Result<(), Failure
             Failure::new(format!("invalid {kind} identifier: {e}"))
         }
     })?;
-    let store = open_store(&dir)?;
+    let store = open_existing_store(&dir)?;
     let direction = if args.outgoing {
         Direction::Outgoing
     } else {

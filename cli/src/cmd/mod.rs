@@ -7,3 +7,4 @@ pub mod normalize;
 pub mod scan;
 pub mod status;
 pub mod sync;
+pub mod verify;

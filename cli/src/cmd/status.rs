@@ -3,13 +3,13 @@
 //!
 //! JSON fields are those of `fraudshield_core::store::Status`: `entries`, `base_entries`,
 //! `overlay_len`, `list_version`, `digest` (hex), `base_file_bytes`, `database_bytes`,
-//! `user_allowed`, `user_blocked`, `protected`, `recovered_from_corruption`; plus `freshness`:
+//! `user_allowed`, `user_blocked`, `protected`, `degraded` (`null`, or why the list is unavailable); plus `freshness`:
 //! `{"state":"never"}`, `{"state":"fresh","release":…,"expires_at":…}` or
 //! `{"state":"stale","release":…,"since":…}` (Unix seconds). A stale list still answers
 //! lookups from its last good data; it only means no valid manifest has been seen for longer
 //! than its expiry (plus the tolerated clock skew).
 
-use crate::cmd::check::{open_store, require_dir};
+use crate::cmd::check::{open_existing_store, require_dir};
 use crate::output::{Failure, Output};
 use fraudshield_core::store::Status;
 use fraudshield_core::sync::{DEFAULT_CLOCK_SKEW_SECS, Freshness, freshness};
@@ -31,7 +31,7 @@ struct StatusJson<'a> {
 /// Runs `status`.
 pub fn run(out: &Output, dir: Option<PathBuf>, _args: Args) -> Result<(), Failure> {
     let dir = require_dir(dir, "status")?;
-    let store = open_store(&dir)?;
+    let store = open_existing_store(&dir)?;
     let st = store.status();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -56,8 +56,8 @@ pub fn run(out: &Output, dir: Option<PathBuf>, _args: Args) -> Result<(), Failur
             st.protected,
             describe(&fresh, now),
         );
-        if st.recovered_from_corruption {
-            s.push_str("\nwarning        the blocklist was damaged and has been reset: sync a full snapshot");
+        if let Some(reason) = &st.degraded {
+            s.push_str(&format!("\nDEGRADED       {reason}: the list is unavailable until a sync installs a full snapshot or the list is re-imported"));
         }
         s
     })

@@ -81,6 +81,9 @@ pub enum OutboxError {
     /// The report is not valid (what was wrong, never the value).
     #[error("{0}")]
     Invalid(String),
+    /// A file operation failed.
+    #[error("report outbox I/O error: {0}")]
+    Io(std::io::Error),
     /// Stored data is not what this build wrote.
     #[error("report outbox holds an invalid row")]
     Corrupt,
@@ -219,6 +222,28 @@ impl Outbox {
 
     /// The connection. A panic elsewhere while it was held left nothing half-done (every write
     /// is one statement or one transaction), so a poisoned lock is taken over.
+    /// [`Outbox::open`], but a file that is not a database or is corrupt is moved aside to
+    /// `outbox.sqlite.damaged` (kept for support, replacing an older one) and a new outbox is
+    /// created: a damaged outbox must not stop reports from being queued again. Any other
+    /// failure (a newer schema, I/O) is returned and touches nothing.
+    pub fn open_or_set_aside(dir: &Path) -> Result<Outbox, OutboxError> {
+        match Outbox::open(dir) {
+            Err(OutboxError::Database(e)) if is_damage(&e) => {
+                log::warn!("fraudshield: report outbox damaged ({e}); set aside, starting anew");
+                let path = dir.join(OUTBOX_FILE);
+                for suffix in ["-wal", "-shm"] {
+                    let side = dir.join(format!("{OUTBOX_FILE}{suffix}"));
+                    if side.exists() {
+                        std::fs::remove_file(side).map_err(io)?;
+                    }
+                }
+                std::fs::rename(&path, dir.join(format!("{OUTBOX_FILE}.damaged"))).map_err(io)?;
+                Outbox::open(dir)
+            }
+            other => other,
+        }
+    }
+
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, OutboxError> {
         Ok(self.conn.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -436,6 +461,17 @@ impl Outbox {
     }
 }
 
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn io(e: std::io::Error) -> OutboxError {
+    OutboxError::Io(e)
+}
+
 fn validate(report: &CitizenReport) -> Result<(), OutboxError> {
     identifier::normalize(report.kind, &report.value)
         .map_err(|e| OutboxError::Invalid(format!("reported {}: {e}", report.kind)))?;
@@ -541,6 +577,35 @@ mod tests {
             )
             .unwrap();
         assert_eq!(text, None);
+    }
+
+    #[test]
+    fn a_damaged_file_is_set_aside_and_a_newer_one_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(OUTBOX_FILE), vec![0x5a; 4096]).unwrap();
+        assert!(matches!(
+            Outbox::open(dir.path()),
+            Err(OutboxError::Database(_))
+        ));
+        let outbox = Outbox::open_or_set_aside(dir.path()).unwrap();
+        outbox.queue(&report("13800138000"), 1).unwrap();
+        let aside = std::fs::read(dir.path().join(format!("{OUTBOX_FILE}.damaged"))).unwrap();
+        assert_eq!(aside, vec![0x5a; 4096]);
+        drop(outbox);
+
+        let conn = Connection::open(dir.path().join(OUTBOX_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Outbox::open_or_set_aside(dir.path()),
+            Err(OutboxError::TooNew { found: 99 })
+        ));
+        // Untouched: the report is still there for the newer build.
+        let conn = Connection::open(dir.path().join(OUTBOX_FILE)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM report", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

@@ -31,7 +31,6 @@ use crate::entry::{Change, EntryValue};
 use crate::key::Key;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// How releases are cut.
@@ -101,16 +100,7 @@ pub struct Publisher {
 
 /// Writes `data` to `path` crash-safely: temp file, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    fs::File::open(parent)?.sync_all()
+    crate::durable::write(path, data)
 }
 
 impl Publisher {

@@ -212,7 +212,8 @@ fn invalid(field: &'static str, reason: &'static str) -> FormatError {
 }
 
 /// Decodes the keys of one group, one at a time, into a reused buffer (tag byte + canonical).
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the group's shape, never a key.
+#[derive(Clone)]
 struct KeyCursor {
     tag: u8,
     class: u8,
@@ -221,6 +222,16 @@ struct KeyCursor {
     prev_num: Option<u128>,
     prev_raw: Vec<u8>,
     buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCursor")
+            .field("tag", &self.tag)
+            .field("class", &self.class)
+            .field("digits", &self.digits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KeyCursor {
@@ -478,13 +489,24 @@ impl Iterator for Entries<'_> {
 /// where each key group starts. Iterate with [`Streamed::entries`], as often as needed.
 ///
 /// Peak memory is the body itself (a few bytes per entry) plus one key per group, instead of
-/// one heap-allocated [`Key`] per entry for [`decode`].
-#[derive(Debug, Clone)]
+/// one heap-allocated [`Key`] per entry for [`decode`]. Its `Debug` shows the header and sizes,
+/// never a key.
+#[derive(Clone)]
 pub struct Streamed<'a> {
     /// The header.
     pub header: WireHeader,
     body: Cow<'a, [u8]>,
     groups: Vec<GroupSpan>,
+}
+
+impl std::fmt::Debug for Streamed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streamed")
+            .field("header", &self.header)
+            .field("body_bytes", &self.body.len())
+            .field("groups", &self.groups.len())
+            .finish()
+    }
 }
 
 impl Streamed<'_> {

@@ -14,9 +14,11 @@
 //! | method | disk | network | may wait for |
 //! |---|---|---|---|
 //! | [`open`](Shield::open) | reads and creates files | – | – |
-//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
+//! | [`open_read_only`](Shield::open_read_only) | reads | – | – (works while another process writes) |
+//! | `check_*`, [`check_message`](Shield::check_message), [`user_list`](Shield::user_list), [`user_list_entries`](Shield::user_list_entries), [`protected_entries`](Shield::protected_entries) | no (pages of the list file may fault in) | – | nothing: lock-free, safe on the main thread and in a call-screening callback |
 //! | [`status`](Shield::status), [`reports`](Shield::reports) | a few small reads | – | a short SQLite read |
 //! | [`allow`](Shield::allow), [`block`](Shield::block), [`protect`](Shield::protect)…, [`queue_report`](Shield::queue_report) | one small durable write | – | another write (a sync's commit) |
+//! | [`set_policy`](Shield::set_policy) | – | – | another write |
 //! | [`sync`](Shield::sync), [`send_reports`](Shield::send_reports) | writes | yes, through the app's [`Transport`] | one sync at a time |
 //! | [`verify`](Shield::verify) | reads the whole list | – | other writes wait for it |
 //! | [`call_directory_entries`](Shield::call_directory_entries) / [`call_directory_changes`](Shield::call_directory_changes) | reads | – | a running write |
@@ -83,13 +85,15 @@ pub use error::{Error, ShieldError};
 pub use message::MessageFinding;
 
 use crate::identifier::normalize;
+use crate::key::Key;
 use crate::kind::Kind;
 use crate::outbox::{Outbox, ReportEndpoint};
+use crate::protected::BUILTIN_PROTECTED;
 use crate::release::keys::KeySet;
 use crate::store::{CallDirectoryChanges, Store, StoreOptions, UserList};
 use crate::sync::transport::Transport;
 use crate::sync::{self, Freshness, SyncConfig, SyncReport};
-use crate::verdict::{Direction, Verdict};
+use crate::verdict::{Direction, Policy, Verdict};
 use message::Utf16Offsets;
 use std::path::Path;
 use std::sync::Mutex;
@@ -105,9 +109,11 @@ pub struct ShieldStatus {
     /// Fresh until the signed manifest expires, stale after (lookups keep working on the last
     /// good list), or never synced.
     pub freshness: Freshness,
-    /// The list is damaged or missing: lookups answer "list unavailable" until a sync installs
-    /// a full snapshot.
+    /// The list is damaged or missing: lookups answer "list unavailable"
+    /// (`Source::ListUnavailable`) until a sync installs a full snapshot.
     pub degraded: bool,
+    /// What was found damaged, while degraded (for support; never an identifier).
+    pub degraded_reason: Option<String>,
     /// Identifiers on the user's allow list.
     pub user_allowed: u64,
     /// Identifiers on the user's block list.
@@ -120,6 +126,48 @@ pub struct ShieldStatus {
     pub state_digest: String,
 }
 
+/// An identifier on the user's own lists, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserListEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// Which list.
+    pub list: UserList,
+}
+
+impl std::fmt::Debug for UserListEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserListEntry")
+            .field("kind", &self.kind)
+            .field("list", &self.list)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A protected identifier, for a settings screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProtectedEntry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its canonical form.
+    pub canonical: String,
+    /// One of the built-in emergency, police and government lines (cannot be removed).
+    pub builtin: bool,
+}
+
+impl std::fmt::Debug for ProtectedEntry {
+    /// Without the identifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtectedEntry")
+            .field("kind", &self.kind)
+            .field("builtin", &self.builtin)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one [`Shield::sync`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncSummary {
@@ -129,11 +177,20 @@ pub struct SyncSummary {
     pub reports: ReportUploads,
 }
 
+/// The report outbox of a shield.
+enum OutboxSlot {
+    Open(Outbox),
+    /// Opened with [`Shield::open_read_only`]: no outbox.
+    ReadOnly,
+    /// `outbox.sqlite` could not be opened (a newer schema, I/O): report methods fail with this.
+    Unavailable(ShieldError),
+}
+
 /// The one object an app holds. See the [module docs](self) for a guide, and each method for
 /// what it touches. `Send + Sync`.
 pub struct Shield {
     store: Store,
-    outbox: Outbox,
+    outbox: OutboxSlot,
     sync_config: SyncConfig,
     reports: Option<ReportEndpoint>,
     /// One sync at a time (a second caller waits for the first to finish).
@@ -159,9 +216,11 @@ impl Shield {
     /// Opens the state directory `dir` (creating it and an empty list on first use) with
     /// `config`. **Disk I/O**: call it off the main thread, once, and share the result.
     ///
-    /// Opening costs milliseconds whatever the list size (the list file is memory-mapped; see
-    /// [`crate::store`]). A damaged list does not fail the open: the shield opens degraded
-    /// ([`ShieldStatus::degraded`]) and the next sync repairs it.
+    /// Opening checks every byte of the list file before it answers (BLAKE3 and the FST
+    /// structure; the cost at two million entries is in `benches/REPORT.md`, "open + verify")
+    /// and then memory-maps it. A damaged list does not fail the open: the shield opens degraded
+    /// ([`ShieldStatus::degraded`], lookups answer `Source::ListUnavailable`) and the next sync
+    /// repairs it with a full snapshot.
     ///
     /// Errors: [`ShieldError::InvalidInput`] for a bad URL or trusted-keys text,
     /// [`ShieldError::Storage`] when the directory cannot be used (e.g. another process holds
@@ -174,7 +233,12 @@ impl Shield {
             ..StoreOptions::default()
         };
         let store = Store::open(dir, options)?;
-        let outbox = Outbox::open(dir)?;
+        // A failing outbox must not stop the protection: lookups and syncs go on, and report
+        // methods answer with the outbox's error.
+        let outbox = match Outbox::open_or_set_aside(dir) {
+            Ok(outbox) => OutboxSlot::Open(outbox),
+            Err(e) => OutboxSlot::Unavailable(ShieldError::from(e)),
+        };
         Ok(Shield {
             store,
             outbox,
@@ -182,6 +246,48 @@ impl Shield {
             reports,
             syncing: Mutex::new(()),
         })
+    }
+
+    /// Opens an existing state directory for lookups only, alongside the process that owns it:
+    /// the iOS Call Directory and message-filter extensions (separate processes sharing the
+    /// app group's directory), or any second process. **Disk I/O**, never writes a file, takes
+    /// no lock; answers from the list as it was when opened (open again to see a later sync).
+    ///
+    /// Lookups, [`status`](Shield::status), [`verify`](Shield::verify) and the Call Directory
+    /// export work; every write, report and sync fails with [`ShieldError::Storage`]. A
+    /// directory that holds no list yet (the app has not run) fails with
+    /// [`ShieldError::Storage`] too: answer "list unavailable" in that case.
+    pub fn open_read_only(
+        dir: impl AsRef<Path>,
+        config: ShieldConfig,
+    ) -> Result<Shield, ShieldError> {
+        let (sync_config, _) = parse_config(&config)?;
+        let options = StoreOptions {
+            policy: config.policy,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_existing(dir.as_ref(), options)?;
+        Ok(Shield {
+            store,
+            outbox: OutboxSlot::ReadOnly,
+            sync_config,
+            reports: None,
+            syncing: Mutex::new(()),
+        })
+    }
+
+    /// The outbox, or the error a read-only shield or an unavailable outbox answers with.
+    fn outbox(&self) -> Result<&Outbox, ShieldError> {
+        match &self.outbox {
+            OutboxSlot::Open(outbox) => Ok(outbox),
+            OutboxSlot::ReadOnly => Err(read_only()),
+            OutboxSlot::Unavailable(e) => Err(e.clone()),
+        }
+    }
+
+    /// Whether this shield was opened with [`Shield::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.outbox, OutboxSlot::ReadOnly)
     }
 
     // ---- Lookups: lock-free, no I/O, any thread -------------------------------------------
@@ -245,6 +351,55 @@ impl Shield {
         Ok(self.store.user_entry(&normalize(kind, value)?))
     }
 
+    /// Everything on the user's own lists, ordered by kind and canonical form. No I/O.
+    pub fn user_list_entries(&self) -> Vec<UserListEntry> {
+        let view = self.store.view();
+        let mut out: Vec<UserListEntry> = view
+            .0
+            .user
+            .iter()
+            .filter_map(|(key, list)| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(UserListEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    list: *list,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out
+    }
+
+    /// Every protected identifier, built-in ones included, ordered by kind and canonical form.
+    /// No I/O.
+    pub fn protected_entries(&self) -> Vec<ProtectedEntry> {
+        let builtin: std::collections::HashSet<Key> = BUILTIN_PROTECTED
+            .iter()
+            .flat_map(|c| {
+                let normalized = normalize(Kind::Phone, c).ok().map(|id| id.key());
+                std::iter::once(Key::new(Kind::Phone, c)).chain(normalized)
+            })
+            .collect();
+        let view = self.store.view();
+        let mut out: Vec<ProtectedEntry> = view
+            .0
+            .protected
+            .iter()
+            .filter_map(|key| {
+                let key = Key::from_bytes(key).ok()?;
+                Some(ProtectedEntry {
+                    kind: key.kind(),
+                    canonical: key.canonical().to_owned(),
+                    builtin: builtin.contains(&key),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.canonical).cmp(&(b.kind, &b.canonical)));
+        out.dedup();
+        out
+    }
+
     // ---- The user's own lists: one small durable write each --------------------------------
 
     /// Puts an identifier on the user's allow list (always allowed, unless a protected number
@@ -277,6 +432,13 @@ impl Shield {
         Ok(self.store.remove_protected(&normalize(kind, value)?)?)
     }
 
+    /// Replaces the verdict policy (e.g. a "strict mode" switch in the app's settings); lookups
+    /// use it from the next call. Not persisted: pass the same policy in [`ShieldConfig`] on the
+    /// next open. No I/O; waits for a running write.
+    pub fn set_policy(&self, policy: Policy) -> Result<(), ShieldError> {
+        Ok(self.store.set_policy(policy)?)
+    }
+
     // ---- Citizen reports -------------------------------------------------------------------
 
     /// Queues a report the user chose to send; it is uploaded at the next [`Shield::sync`] (or
@@ -285,28 +447,29 @@ impl Shield {
     /// Errors: [`ShieldError::InvalidInput`] when the value does not normalize as its kind, the
     /// text is empty or too long, or no reporter token is configured.
     pub fn queue_report(&self, report: CitizenReport) -> Result<QueuedReport, ShieldError> {
+        let outbox = self.outbox()?;
         if self.reports.is_none() {
             return Err(ShieldError::InvalidInput {
                 reason: "no reporter token is configured: reports cannot be sent".to_string(),
             });
         }
-        Ok(self.outbox.queue(&report, unix_now())?)
+        Ok(outbox.queue(&report, unix_now())?)
     }
 
     /// Every report in the outbox, newest first: pending, sent (with the tracking id) and
     /// failed (with the server's reason). A short SQLite read.
     pub fn reports(&self) -> Result<Vec<QueuedReport>, ShieldError> {
-        Ok(self.outbox.list()?)
+        Ok(self.outbox()?.list()?)
     }
 
     /// Makes a failed report pending again; `true` if it was failed. One small write.
     pub fn retry_report(&self, id: u64) -> Result<bool, ShieldError> {
-        Ok(self.outbox.retry(id)?)
+        Ok(self.outbox()?.retry(id)?)
     }
 
     /// Deletes a report (a pending one is then never sent); `true` if it existed.
     pub fn remove_report(&self, id: u64) -> Result<bool, ShieldError> {
-        Ok(self.outbox.remove(id)?)
+        Ok(self.outbox()?.remove(id)?)
     }
 
     /// Uploads the due reports now, without a list sync. **Network I/O** through `transport`;
@@ -324,12 +487,13 @@ impl Shield {
         now: i64,
     ) -> Result<ReportUploads, ShieldError> {
         let _one = self.sync_guard()?;
+        self.outbox()?;
         self.upload(transport, now)
     }
 
     fn upload(&self, transport: &dyn Transport, now: i64) -> Result<ReportUploads, ShieldError> {
         match &self.reports {
-            Some(endpoint) => Ok(self.outbox.upload_due(transport, endpoint, now)?),
+            Some(endpoint) => Ok(self.outbox()?.upload_due(transport, endpoint, now)?),
             None => Ok(ReportUploads::default()),
         }
     }
@@ -345,7 +509,9 @@ impl Shield {
     /// [`ShieldError::Backoff`] (schedule the next sync after `seconds`),
     /// [`ShieldError::VerificationFailed`] (a refused or expired update),
     /// [`ShieldError::Storage`]. Report uploads are recorded on each report whatever happens to
-    /// the list.
+    /// the list, and the list is updated whatever happens to the uploads: a failing outbox does
+    /// not fail the sync (it is logged, counted as nothing sent in [`SyncSummary::reports`], and
+    /// [`Shield::reports`] answers with its error).
     pub fn sync(&self, transport: &dyn Transport) -> Result<SyncSummary, ShieldError> {
         self.sync_at(transport, unix_now())
     }
@@ -354,7 +520,13 @@ impl Shield {
     /// clock.
     pub fn sync_at(&self, transport: &dyn Transport, now: i64) -> Result<SyncSummary, ShieldError> {
         let _one = self.sync_guard()?;
-        let reports = self.upload(transport, now)?;
+        if self.is_read_only() {
+            return Err(read_only());
+        }
+        // Both run whatever the other does: a broken outbox never holds back a list update,
+        // nor makes it look failed (its error was logged by the mapping, and the report methods
+        // answer with it).
+        let reports = self.upload(transport, now).unwrap_or_default();
         let list = sync::sync(&self.store, transport, &self.sync_config, now)?;
         Ok(SyncSummary { list, reports })
     }
@@ -393,13 +565,18 @@ impl Shield {
             entries: st.entries,
             release: st.list_version,
             freshness,
-            // PLACEHOLDER until the store's degraded state lands on main: a list reset after
-            // damage and not yet repaired by a full snapshot.
-            degraded: st.recovered_from_corruption && st.list_version == 0,
+            // The list's files were found damaged: lookups answer `ListUnavailable` until a
+            // full snapshot (the next sync) or a re-import repairs it.
+            degraded: st.degraded.is_some(),
+            degraded_reason: st.degraded,
             user_allowed: st.user_allowed as u64,
             user_blocked: st.user_blocked as u64,
             protected: st.protected as u64,
-            reports: self.outbox.counts().unwrap_or_default(),
+            reports: self
+                .outbox()
+                .ok()
+                .and_then(|o| o.counts().ok())
+                .unwrap_or_default(),
             state_digest: st.digest.to_hex(),
         }
     }
@@ -461,6 +638,10 @@ impl Shield {
     pub fn canonical(&self, kind: Kind, value: &str) -> Result<String, ShieldError> {
         Ok(normalize(kind, value)?.into_canonical())
     }
+}
+
+fn read_only() -> ShieldError {
+    ShieldError::from(Error::Store(crate::store::StoreError::ReadOnly))
 }
 
 /// The sync configuration and the report endpoint from the app's record.

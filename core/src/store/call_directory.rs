@@ -239,7 +239,7 @@ pub(crate) fn changes_since(
     view: &View,
     since: u64,
 ) -> Result<CallDirectoryChanges, StoreError> {
-    if since < log_floor || since > view.list_version {
+    if since < log_floor || since > view.list_version || view.unavailable.is_some() {
         return Ok(CallDirectoryChanges::Reload);
     }
     let since = i64::try_from(since).unwrap_or(i64::MAX);

@@ -7,8 +7,37 @@
 //! |---|---|
 //! | `base-<n>.fst` | the base snapshot ([`crate::snapshot`]), memory-mapped; never modified after it is renamed into place, a new base gets the next number |
 //! | `state.sqlite` (+ `-wal`, `-shm`) | SQLite in WAL mode ([`schema`]): which base is live, list version, state digest, overlay rows, change log, user lists, protected numbers, meta |
-//! | `lock` | held (advisory lock) while a [`Store`] has the directory open: one writer per directory |
-//! | `*.tmp` | a snapshot being written; removed on open if a crash left one |
+//! | `lock` | held (advisory lock) while a writing [`Store`] has the directory open: one writer per directory, any number of readers |
+//! | `*.tmp` | a snapshot being written; removed when a writer opens if a crash left one |
+//!
+//! ## Opening
+//!
+//! [`Store::open`] opens for writing and creates an empty store if the directory holds none;
+//! [`Store::open_existing`] opens for reading only: it refuses a directory that holds no store
+//! ([`StoreError::NoStore`]), never creates or changes a file, takes no lock and so works while a
+//! writer in another process imports or syncs (SQLite in WAL mode lets readers read alongside the
+//! writer; base files are never modified, only replaced). A read-only store answers from the
+//! state it opened; reopen to see later writes.
+//!
+//! ## Damage: the degraded state
+//!
+//! Every byte of the base snapshot is checked when it is opened ([`crate::snapshot`]), and the
+//! overlay rows are folded into the base's lattice hash and compared with the recorded digest.
+//! If anything does not match, the store does **not** answer from the damaged list and does not
+//! delete anything: it opens *degraded*. [`Status::degraded`] says why, every time, and every
+//! lookup that reaches the blocklist answers [`Source::ListUnavailable`](crate::verdict::Source)
+//! instead of "nothing matched" (protected numbers and the user's lists answer as usual). A
+//! writer that opens a degraded store clears the sync engine's record of the last manifest (not
+//! its rollback floor or trust state) so the next sync installs a full snapshot. The state is
+//! left by installing a full snapshot or by committing a batch (a re-import), which then
+//! replaces the whole list. [`Store::verify`] runs the full check on demand.
+//!
+//! ## Open cost does not grow with history
+//!
+//! The overlay is replayed on every open, so it is kept bounded: a commit that would leave more
+//! than [`StoreOptions::max_overlay_len`] changes in it writes a new base instead, and a writer
+//! that finds a larger overlay (a compaction interrupted by a crash in an older build) compacts
+//! it at once.
 //!
 //! ## Reading
 //!
@@ -20,16 +49,18 @@
 //! ## Writing
 //!
 //! Writers take one mutex (readers never do). A batch of blocklist changes is first *staged*
-//! ([`Store::stage`]: no I/O; validates keys and values, builds the new overlay in memory, updates
+//! (`Store::stage`: no I/O; validates keys and values, builds the new overlay in memory, updates
 //! the [`LtHash`] per change and so the state digest, without a pass over the list), then
 //! *committed* ([`Store::commit`]): one SQLite transaction writes the overlay rows, the list
-//! version, the digest, the change log and the caller's meta values; once it is durable the new
+//! version (which may not go backwards: [`StoreError::VersionBackwards`]), the digest, the change
+//! log and the caller's meta values; once it is durable the new
 //! state is swapped in. If the process dies before the commit, the old state is what reopens; after
 //! it, the new one.
 //!
 //! A full snapshot ([`Store::install_snapshot`]) and a compaction ([`Store::compact`]) write a new
 //! base file: temp file, fsync, full verification, rename, directory fsync, and only then the
-//! SQLite transaction that names it live. Files the state does not name are removed on open.
+//! SQLite transaction that names it live. Files the state does not name are removed when a writer
+//! opens.
 //!
 //! ## Precedence and policy
 //!
@@ -58,27 +89,29 @@
 //! ```
 
 mod call_directory;
+mod open;
 pub mod schema;
+mod user;
+mod verify;
 mod view;
+mod write;
 
 pub use call_directory::{CallDirectoryChanges, PhoneNumbers};
 
 use crate::digest::{LtHash, StateDigest};
-use crate::entry::{Change, EntryValue};
 use crate::identifier::{Identifier, NormalizeError, normalize};
-use crate::key::{self, Key};
+use crate::key::Key;
 use crate::kind::Kind;
 use crate::overlay::Overlay;
 use crate::scan::{Finding, scan_text};
-use crate::snapshot::{self, Snapshot, SnapshotError};
+use crate::snapshot::SnapshotError;
 use crate::verdict::{Direction, Policy, Verdict};
 use arc_swap::ArcSwap;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::Connection;
 use schema::SchemaError;
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use view::View;
 
@@ -95,6 +128,9 @@ pub const CHANGE_LOG_VERSIONS: u64 = 64;
 /// A batch changing more keys than this is not logged: Call Directory loads from before it
 /// reload fully (a bulk import would otherwise double the database).
 pub const CHANGE_LOG_MAX_BATCH: usize = 50_000;
+
+/// The largest list version a store records (SQLite integers are signed 64-bit).
+pub const MAX_LIST_VERSION: u64 = i64::MAX as u64;
 
 /// Why a store operation failed. Messages never contain an identifier.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +150,7 @@ pub enum StoreError {
     /// Stored data does not match its recorded checksum or digest.
     #[error("store is corrupt: {0}")]
     Corrupt(String),
-    /// Another writer changed the blocklist since [`Store::stage`]: stage again.
+    /// Another writer changed the blocklist since `Store::stage`: stage again.
     #[error("the blocklist changed since these changes were staged")]
     Conflict,
     /// A full snapshot did not have the digest it was announced with. Nothing was changed.
@@ -133,9 +169,26 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
-    /// Another `Store` (in this or another process) has the directory open.
-    #[error("store directory is in use by another process or Store")]
+    /// A list version lower than the one the store holds. Nothing was changed.
+    #[error("list version {given} is lower than the current list version {current}")]
+    VersionBackwards {
+        /// The list version the store holds.
+        current: u64,
+        /// The list version given.
+        given: u64,
+    },
+    /// A list version above [`MAX_LIST_VERSION`]. Nothing was changed.
+    #[error("list version is too large (at most {MAX_LIST_VERSION})")]
+    VersionOutOfRange,
+    /// Another writing `Store` (in this or another process) has the directory open.
+    #[error("store directory is in use by another writer")]
     Locked,
+    /// [`Store::open_existing`] found no store in the directory (a mistyped path?).
+    #[error("no store in this directory")]
+    NoStore,
+    /// A write on a store opened with [`Store::open_existing`].
+    #[error("the store was opened read-only")]
+    ReadOnly,
     /// The built-in protected numbers cannot be removed.
     #[error("built-in protected numbers cannot be removed")]
     BuiltinProtected,
@@ -155,7 +208,7 @@ pub enum InstallFromError<E> {
     Store(#[from] StoreError),
 }
 
-/// Options for [`Store::open`].
+/// Options for [`Store::open`] and [`Store::open_existing`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// The verdict policy (see [`crate::verdict`]); changeable later with [`Store::set_policy`].
@@ -164,11 +217,11 @@ pub struct StoreOptions {
     /// `None`: never automatically (call [`Store::compact`] or
     /// [`Store::compact_in_background`]).
     pub auto_compact_overlay_len: Option<usize>,
-    /// When the blocklist files are found damaged on open (bad snapshot, digest mismatch),
-    /// reset the blocklist to empty at list version 0 instead of failing, so the app keeps
-    /// working (user lists and protected numbers still apply) and the next sync installs a full
-    /// snapshot. [`Status::recovered_from_corruption`] tells. Default `true`.
-    pub recover_corrupt_blocklist: bool,
+    /// The most changes the overlay may hold once a commit is durable (every open replays the
+    /// overlay: this bounds the cost of open). A commit that would exceed it writes a new base
+    /// instead, on the committing thread; a writer opening a store with a larger overlay
+    /// compacts it at once. Default 50 000.
+    pub max_overlay_len: usize,
 }
 
 impl Default for StoreOptions {
@@ -176,7 +229,7 @@ impl Default for StoreOptions {
         StoreOptions {
             policy: Policy::default(),
             auto_compact_overlay_len: Some(50_000),
-            recover_corrupt_blocklist: true,
+            max_overlay_len: 50_000,
         }
     }
 }
@@ -190,15 +243,6 @@ pub enum UserList {
     Block,
 }
 
-impl UserList {
-    fn as_str(self) -> &'static str {
-        match self {
-            UserList::Allow => "allow",
-            UserList::Block => "block",
-        }
-    }
-}
-
 /// The state of the store, for `status` screens and the sync engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -209,7 +253,7 @@ pub struct Status {
     pub base_entries: u64,
     /// Changes held in the overlay (additions, replacements, removals).
     pub overlay_len: usize,
-    /// The blocklist release the state corresponds to (0: never updated).
+    /// The blocklist release the state corresponds to (0: never updated, or degraded).
     pub list_version: u64,
     /// The state digest of the blocklist (hex in JSON).
     #[cfg_attr(feature = "serde", serde(serialize_with = "digest_hex"))]
@@ -224,9 +268,11 @@ pub struct Status {
     pub user_blocked: usize,
     /// Protected numbers, built-in ones included.
     pub protected: usize,
-    /// The blocklist was found damaged when the store was opened and was reset to empty
-    /// (list version 0): a full snapshot is needed.
-    pub recovered_from_corruption: bool,
+    /// `Some(reason)` while the blocklist is unavailable because its files were found damaged
+    /// (see the [module docs](self)): lookups answer
+    /// [`Source::ListUnavailable`](crate::verdict::Source), nothing was deleted, and a full
+    /// snapshot (the next sync) or a re-import repairs it. `None` when the list is sound.
+    pub degraded: Option<String>,
 }
 
 #[cfg(feature = "serde")]
@@ -235,7 +281,7 @@ fn digest_hex<S: serde::Serializer>(d: &StateDigest, s: S) -> Result<S::Ok, S::E
 }
 
 /// A batch of changes checked and applied to an in-memory copy of the state, ready for
-/// [`Store::commit`] on the same store. Holds no lock and did no I/O. Its `Debug` output shows
+/// `Store::commit` on the same store. Holds no lock and did no I/O. Its `Debug` output shows
 /// counts and the digest, never keys.
 #[derive(Clone)]
 pub struct Staged {
@@ -278,7 +324,7 @@ impl Staged {
 
 /// A pinned state: every lookup through it answers from the same list version.
 #[derive(Clone)]
-pub struct ReadView(Arc<View>);
+pub struct ReadView(pub(crate) Arc<View>);
 
 impl ReadView {
     /// The verdict for an identifier (see [`Store::check`]).
@@ -302,6 +348,7 @@ impl ReadView {
     }
 }
 
+/// What only a writing store holds.
 struct Writer {
     conn: Connection,
     next_base_id: u64,
@@ -312,14 +359,13 @@ struct Writer {
 struct Inner {
     dir: PathBuf,
     live: ArcSwap<View>,
-    writer: Mutex<Writer>,
+    /// `None` for a store opened with [`Store::open_existing`].
+    writer: Option<Mutex<Writer>>,
     /// A second connection for reads that must not wait for a long write (a compaction holds
     /// the writer for its whole build; WAL lets this one read meanwhile).
     reader: Mutex<Connection>,
     options: StoreOptions,
     compacting: AtomicBool,
-    /// The blocklist was found corrupt on open and reset to empty.
-    recovered: bool,
 }
 
 /// The on-device store. `Send + Sync`: share it as `Arc<Store>`; cloning is cheap too (it is
@@ -330,187 +376,35 @@ pub struct Store {
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt("integer out of range".to_string()))
-}
-
-fn base_name(id: u64) -> String {
-    format!("base-{id:016x}.fst")
-}
-
-/// Makes a rename or unlink in `dir` durable.
-fn fsync_dir(dir: &Path) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-    }
-    Ok(())
-}
-
-fn protected_key(canonical: &str) -> Vec<u8> {
-    Key::new(Kind::Phone, canonical).into_bytes()
-}
-
-fn check_change(index: usize, change: &Change) -> Result<(Vec<u8>, Option<u64>), StoreError> {
-    let bytes = change.key().as_bytes();
-    key::validate(bytes).map_err(|e| StoreError::InvalidChange {
-        index,
-        reason: e.to_string(),
-    })?;
-    match change {
-        Change::Remove(_) => Ok((bytes.to_vec(), None)),
-        Change::Upsert(k, v) => {
-            if v.prefix && k.kind() != Kind::Phone {
-                return Err(StoreError::InvalidChange {
-                    index,
-                    reason: "prefix rules exist only for phone numbers".to_string(),
-                });
-            }
-            Ok((bytes.to_vec(), Some(v.pack())))
-        }
-    }
+    i64::try_from(v).map_err(|_| StoreError::VersionOutOfRange)
 }
 
 impl Store {
-    /// Opens the store in `dir`, creating the directory and an empty store if missing.
-    ///
-    /// Cost: SQLite open, the snapshot header check and mmap (see [`crate::snapshot`] for what is
-    /// checked on open), loading the overlay and user lists, and folding the overlay into the
-    /// digest to check it against the recorded one. No pass over the base entries: cold open stays
-    /// in milliseconds. Call it off the main thread anyway (it does I/O).
-    ///
-    /// Fails with [`StoreError::Locked`] when another `Store` holds the directory. Damaged
-    /// blocklist files are reset (see [`StoreOptions::recover_corrupt_blocklist`]) or, with that
-    /// option off, fail with [`StoreError::Corrupt`] / [`StoreError::Snapshot`].
-    pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked),
-            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::Io(e)),
-        }
-        let mut conn = Connection::open(dir.join(DATABASE_FILE))?;
-        schema::configure(&conn)?;
-        schema::migrate(&mut conn)?;
-
-        type StateRow = (String, i64, i64, Vec<u8>, i64);
-        let row: Option<StateRow> = conn
-            .query_row(
-                "SELECT base_file, next_base_id, list_version, digest, log_floor FROM state WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()?;
-        let (base_file, next_base_id, list_version, recorded, log_floor) = match row {
-            Some((f, n, v, d, l)) => (f, n as u64, v as u64, d, l as u64),
-            None => {
-                // A fresh store: an empty base, list version 0.
-                remove_stray_files(dir, None);
-                let name = base_name(0);
-                let tmp = dir.join(format!("{name}.tmp"));
-                let header = snapshot::write_snapshot(&tmp, std::iter::empty::<(&[u8], u64)>())?;
-                std::fs::rename(&tmp, dir.join(&name))?;
-                fsync_dir(dir)?;
-                conn.execute(
-                    "INSERT INTO state (id, base_file, next_base_id, list_version, digest, log_floor)
-                     VALUES (1, ?1, 1, 0, ?2, 0)",
-                    params![name, header.digest.0.to_vec()],
-                )?;
-                (name, 1, 0, header.digest.0.to_vec(), 0)
-            }
-        };
-        remove_stray_files(dir, Some(&base_file));
-        let mut next_base_id = next_base_id;
-        let mut list_version = list_version;
-        let mut log_floor = log_floor;
-        let mut recovered = false;
-        let (base, overlay, lthash, entries) =
-            match load_blocklist(&conn, &dir.join(&base_file), &recorded) {
-                Ok(loaded) => loaded,
-                Err(StoreError::Corrupt(_) | StoreError::Snapshot(_))
-                    if options.recover_corrupt_blocklist =>
-                {
-                    // Start over from an empty list at version 0; the sync engine fetches a full
-                    // snapshot. User lists, protected numbers and meta values are kept.
-                    let name = base_name(next_base_id);
-                    let tmp = dir.join(format!("{name}.tmp"));
-                    let header =
-                        snapshot::write_snapshot(&tmp, std::iter::empty::<(&[u8], u64)>())?;
-                    std::fs::rename(&tmp, dir.join(&name))?;
-                    fsync_dir(dir)?;
-                    next_base_id += 1;
-                    let tx = conn.transaction()?;
-                    tx.execute("DELETE FROM overlay", [])?;
-                    tx.execute("DELETE FROM change_log", [])?;
-                    tx.execute(
-                        "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = 0,
-                         digest = ?3, log_floor = 0 WHERE id = 1",
-                        params![name, to_i64(next_base_id)?, header.digest.0.to_vec()],
-                    )?;
-                    tx.commit()?;
-                    remove_stray_files(dir, Some(&name));
-                    list_version = 0;
-                    log_floor = 0;
-                    recovered = true;
-                    let base = Snapshot::open(&dir.join(&name))?;
-                    (base, Overlay::new(), header.lthash, 0)
-                }
-                Err(e) => return Err(e),
-            };
-        let digest = lthash.digest();
-        let reader = Connection::open(dir.join(DATABASE_FILE))?;
-        reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let user = load_user_lists(&conn)?;
-        let protected = load_protected(&conn)?;
-        let view = View {
-            base: Arc::new(base),
-            overlay: Arc::new(overlay),
-            lthash: Arc::new(lthash),
-            digest,
-            entries,
-            list_version,
-            generation: 0,
-            user: Arc::new(user),
-            protected: Arc::new(protected),
-            policy: options.policy,
-        };
-        Ok(Store {
-            inner: Arc::new(Inner {
-                dir: dir.to_path_buf(),
-                live: ArcSwap::from_pointee(view),
-                reader: Mutex::new(reader),
-                writer: Mutex::new(Writer {
-                    conn,
-                    next_base_id,
-                    log_floor,
-                    _lock: lock,
-                }),
-                options,
-                compacting: AtomicBool::new(false),
-                recovered,
-            }),
-        })
-    }
-
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
     }
 
+    /// `true` for a store opened with [`Store::open_existing`].
+    pub fn is_read_only(&self) -> bool {
+        self.inner.writer.is_none()
+    }
+
     fn writer(&self) -> Result<MutexGuard<'_, Writer>, StoreError> {
-        self.inner.writer.lock().map_err(|_| StoreError::Poisoned)
+        self.inner
+            .writer
+            .as_ref()
+            .ok_or(StoreError::ReadOnly)?
+            .lock()
+            .map_err(|_| StoreError::Poisoned)
     }
 
     fn load(&self) -> arc_swap::Guard<Arc<View>> {
         self.inner.live.load()
+    }
+
+    fn load_full_view(&self) -> Arc<View> {
+        self.inner.live.load_full()
     }
 
     /// Pins the current state: every lookup through the returned view answers from it.
@@ -519,7 +413,9 @@ impl Store {
     }
 
     /// The verdict for an identifier and a call direction. Never blocks, never fails, no I/O
-    /// (pages of the base file may fault in on a cold start).
+    /// (pages of the base file may fault in on a cold start). While the store is degraded, a
+    /// lookup that reaches the blocklist answers
+    /// [`Source::ListUnavailable`](crate::verdict::Source).
     pub fn check(&self, id: &Identifier, direction: Direction) -> Verdict {
         self.load().check(id, direction)
     }
@@ -554,12 +450,14 @@ impl Store {
             .collect()
     }
 
-    /// Counts, version, digest and sizes. Reads file sizes (a few `stat` calls).
+    /// Counts, version, digest, sizes and the degraded state. Reads file sizes (a few `stat`
+    /// calls).
     pub fn status(&self) -> Status {
         let view = self.load_full_view();
         let db = self.inner.dir.join(DATABASE_FILE);
         let wal = self.inner.dir.join(format!("{DATABASE_FILE}-wal"));
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let users = |list| view.user.values().filter(|l| **l == list).count();
         Status {
             entries: view.entries,
             base_entries: view.base.len(),
@@ -568,34 +466,14 @@ impl Store {
             digest: view.digest,
             base_file_bytes: view.base.file_len(),
             database_bytes: size(&db) + size(&wal),
-            user_allowed: view
-                .user
-                .values()
-                .filter(|l| **l == UserList::Allow)
-                .count(),
-            user_blocked: view
-                .user
-                .values()
-                .filter(|l| **l == UserList::Block)
-                .count(),
+            user_allowed: users(UserList::Allow),
+            user_blocked: users(UserList::Block),
             protected: view.protected.len(),
-            recovered_from_corruption: self.inner.recovered,
+            degraded: view.unavailable.as_deref().map(str::to_string),
         }
     }
 
-    fn load_full_view(&self) -> Arc<View> {
-        self.inner.live.load_full()
-    }
-
-    /// Swaps in a copy of the live view changed by `edit` (user lists, protected numbers,
-    /// policy). Taking the writer guard proves no other writer swaps in between.
-    fn replace_live(&self, _writer: &MutexGuard<'_, Writer>, edit: impl FnOnce(&mut View)) {
-        let mut view = (*self.load_full_view()).clone();
-        edit(&mut view);
-        self.inner.live.store(Arc::new(view));
-    }
-
-    /// The current list version.
+    /// The current list version (0 while degraded: nothing is answered from the list).
     pub fn list_version(&self) -> u64 {
         self.load().list_version
     }
@@ -603,520 +481,6 @@ impl Store {
     /// The current state digest.
     pub fn digest(&self) -> StateDigest {
         self.load().digest
-    }
-
-    /// Checks a batch and applies it to an in-memory copy of the state (no I/O, no lock held
-    /// afterwards). Changes apply in order; a later change to the same key wins. The returned
-    /// [`Staged`] knows the digest the state will have.
-    ///
-    /// Errors: [`StoreError::InvalidChange`] for a bad key or a prefix rule on a non-phone kind.
-    pub fn stage(&self, changes: &[Change]) -> Result<Staged, StoreError> {
-        let view = self.load_full_view();
-        stage_on(&view, changes)
-    }
-
-    /// Commits a staged batch as list version `list_version`, with the caller's `meta` values,
-    /// in one SQLite transaction; once durable, the new state becomes visible.
-    ///
-    /// Errors with [`StoreError::Conflict`] if the blocklist changed since [`Store::stage`] (the
-    /// caller stages again). The list version is recorded as given: ordering and rollback rules
-    /// are the sync engine's.
-    pub fn commit(
-        &self,
-        staged: Staged,
-        list_version: u64,
-        meta: &[(&str, &[u8])],
-    ) -> Result<(), StoreError> {
-        let overlay_len;
-        {
-            let mut w = self.writer()?;
-            let cur = self.load_full_view();
-            if cur.generation != staged.generation {
-                return Err(StoreError::Conflict);
-            }
-            let log_floor = w.log_floor;
-            let tx = w.conn.transaction()?;
-            write_overlay_rows(&tx, &staged.rows)?;
-            let version = to_i64(list_version)?;
-            let new_floor = if staged.log.len() > CHANGE_LOG_MAX_BATCH {
-                // A bulk change: the Call Directory reloads fully; logging it would only bloat
-                // the database.
-                list_version
-            } else {
-                let mut ins = tx.prepare_cached(
-                    "INSERT INTO change_log (list_version, key, value) VALUES (?1, ?2, ?3)",
-                )?;
-                for (k, v) in &staged.log {
-                    ins.execute(params![version, k, v.map(|v| v as i64)])?;
-                }
-                log_floor.max(list_version.saturating_sub(CHANGE_LOG_VERSIONS))
-            };
-            tx.execute(
-                "DELETE FROM change_log WHERE list_version <= ?1",
-                params![to_i64(new_floor)?],
-            )?;
-            let digest = staged.lthash.digest();
-            tx.execute(
-                "UPDATE state SET list_version = ?1, digest = ?2, log_floor = ?3 WHERE id = 1",
-                params![version, digest.0.to_vec(), to_i64(new_floor)?],
-            )?;
-            write_meta(&tx, meta)?;
-            tx.commit()?;
-            w.log_floor = new_floor;
-            overlay_len = staged.overlay.len();
-            let view = View {
-                overlay: Arc::new(staged.overlay),
-                lthash: Arc::new(staged.lthash),
-                digest,
-                entries: staged.entries,
-                list_version,
-                generation: cur.generation + 1,
-                ..(*cur).clone()
-            };
-            self.inner.live.store(Arc::new(view));
-        }
-        if self
-            .inner
-            .options
-            .auto_compact_overlay_len
-            .is_some_and(|max| overlay_len > max)
-            && !self.inner.compacting.load(Ordering::Relaxed)
-        {
-            // Detached on purpose: the result is seen through status(); errors leave the old
-            // state serving.
-            drop(self.compact_in_background());
-        }
-        Ok(())
-    }
-
-    /// [`Store::stage`] then [`Store::commit`] with no meta values.
-    pub fn apply(&self, changes: &[Change], list_version: u64) -> Result<(), StoreError> {
-        let staged = self.stage(changes)?;
-        self.commit(staged, list_version, &[])
-    }
-
-    /// Replaces the whole blocklist with `entries` (strictly ascending keys) as list version
-    /// `list_version`.
-    ///
-    /// Builds a new base file (temp file, fsync), verifies it fully and checks its digest against
-    /// `expected` **before** anything becomes live: on a mismatch the temp file is removed, the
-    /// error is [`StoreError::DigestMismatch`] and the old state keeps serving. Then renames it
-    /// into place, fsyncs the directory, and in one SQLite transaction names it live, clears the
-    /// overlay and change log, and records the version, digest and `meta` values. User lists and
-    /// protected numbers are kept.
-    pub fn install_snapshot(
-        &self,
-        entries: impl IntoIterator<Item = (Key, EntryValue)>,
-        list_version: u64,
-        expected: Option<StateDigest>,
-        meta: &[(&str, &[u8])],
-    ) -> Result<(), StoreError> {
-        self.install_entries(entries.into_iter(), list_version, expected, meta, &|| false)
-    }
-
-    /// [`Store::install_snapshot`] from a fallible source, such as entries decoded one at a time
-    /// from a downloaded artifact, so that the whole list never has to sit in memory.
-    ///
-    /// The first `Err` from `entries` stops the build: the temp file is removed before it could
-    /// be renamed, nothing is recorded, the old state keeps serving, and the error comes back as
-    /// [`InstallFromError::Source`]. Any other failure is [`InstallFromError::Store`], exactly as
-    /// from [`Store::install_snapshot`].
-    pub fn install_snapshot_from<E>(
-        &self,
-        entries: impl IntoIterator<Item = Result<(Key, EntryValue), E>>,
-        list_version: u64,
-        expected: Option<StateDigest>,
-        meta: &[(&str, &[u8])],
-    ) -> Result<(), InstallFromError<E>> {
-        let failed: std::cell::RefCell<Option<E>> = std::cell::RefCell::new(None);
-        let source = entries.into_iter().map_while(|r| match r {
-            Ok(e) => Some(e),
-            Err(e) => {
-                if let Ok(mut slot) = failed.try_borrow_mut() {
-                    slot.get_or_insert(e);
-                }
-                None
-            }
-        });
-        let is_failed = || failed.try_borrow().map_or(true, |f| f.is_some());
-        let result = self.install_entries(source, list_version, expected, meta, &is_failed);
-        if let Some(e) = failed.into_inner() {
-            return Err(InstallFromError::Source(e));
-        }
-        result.map_err(InstallFromError::Store)
-    }
-
-    /// The body of [`Store::install_snapshot`]; `source_failed` is asked after the last entry
-    /// was taken and before the new base can become live.
-    fn install_entries(
-        &self,
-        entries: impl Iterator<Item = (Key, EntryValue)>,
-        list_version: u64,
-        expected: Option<StateDigest>,
-        meta: &[(&str, &[u8])],
-        source_failed: &dyn Fn() -> bool,
-    ) -> Result<(), StoreError> {
-        let mut w = self.writer()?;
-        let entries = entries.map(|(k, v)| (k.into_bytes(), v.pack()));
-        let (base, lthash) = self.write_base(&mut w, entries, expected, source_failed)?;
-        let entries = base.len();
-        let recorded = (|| -> Result<(), StoreError> {
-            let next_base_id = to_i64(w.next_base_id)?;
-            let tx = w.conn.transaction()?;
-            tx.execute("DELETE FROM overlay", [])?;
-            tx.execute("DELETE FROM change_log", [])?;
-            let file_name = file_name_of(&base)?;
-            tx.execute(
-                "UPDATE state SET base_file = ?1, next_base_id = ?2, list_version = ?3, digest = ?4,
-                 log_floor = ?3 WHERE id = 1",
-                params![
-                    file_name,
-                    next_base_id,
-                    to_i64(list_version)?,
-                    base.header().digest.0.to_vec()
-                ],
-            )?;
-            write_meta(&tx, meta)?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = recorded {
-            // Not live: the new file must not linger (the next open would remove it anyway).
-            let _ = std::fs::remove_file(base.path());
-            return Err(e);
-        }
-        w.log_floor = list_version;
-        let cur = self.load_full_view();
-        let old_path = cur.base.path().to_path_buf();
-        let view = View {
-            digest: base.header().digest,
-            base: Arc::new(base),
-            overlay: Arc::new(Overlay::new()),
-            lthash: Arc::new(lthash),
-            entries,
-            list_version,
-            generation: cur.generation + 1,
-            ..(*cur).clone()
-        };
-        self.inner.live.store(Arc::new(view));
-        drop(cur);
-        self.remove_old_base(&old_path);
-        Ok(())
-    }
-
-    /// Writes a new base file from sorted entries, verifies it, renames it into place and fsyncs
-    /// the directory. Does not touch SQLite. Bumps `next_base_id`.
-    fn write_base<K: AsRef<[u8]>>(
-        &self,
-        w: &mut Writer,
-        entries: impl Iterator<Item = (K, u64)>,
-        expected: Option<StateDigest>,
-        source_failed: &dyn Fn() -> bool,
-    ) -> Result<(Snapshot, LtHash), StoreError> {
-        let dir = &self.inner.dir;
-        let name = base_name(w.next_base_id);
-        let tmp = dir.join(format!("{name}.tmp"));
-        let result = (|| {
-            let header = snapshot::write_snapshot(&tmp, entries)?;
-            if source_failed() {
-                // The entries stopped early: the file holds a prefix of the list. The caller
-                // reports the source's own error; this one only keeps the file from going live.
-                return Err(StoreError::Corrupt(
-                    "snapshot source failed before its end".to_string(),
-                ));
-            }
-            if let Some(expected) = expected
-                && expected != header.digest
-            {
-                return Err(StoreError::DigestMismatch {
-                    expected,
-                    found: header.digest,
-                });
-            }
-            // Read back and check every byte before it can become live.
-            let written = Snapshot::open(&tmp)?;
-            written.verify_bytes()?;
-            Ok(header)
-        })();
-        let header = match result {
-            Ok(h) => h,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        let path = dir.join(&name);
-        std::fs::rename(&tmp, &path)?;
-        fsync_dir(dir)?;
-        w.next_base_id += 1;
-        let base = Snapshot::open(&path)?;
-        Ok((base, header.lthash))
-    }
-
-    fn remove_old_base(&self, old: &Path) {
-        // Readers that still hold the old view keep their mapping: unlinking is safe on Unix.
-        // A failure only leaves a file that the next open removes.
-        let _ = std::fs::remove_file(old);
-        let _ = fsync_dir(&self.inner.dir);
-    }
-
-    /// A named value stored with the state (written by [`Store::commit`] and
-    /// [`Store::install_snapshot`], or [`Store::set_meta`]).
-    ///
-    /// Reads through a separate connection: it does not wait for a running compaction.
-    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self.inner.reader.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(
-            r.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?,
-        )
-    }
-
-    /// Stores named values on their own (durably, in one transaction).
-    pub fn set_meta(&self, meta: &[(&str, &[u8])]) -> Result<(), StoreError> {
-        let mut w = self.writer()?;
-        let tx = w.conn.transaction()?;
-        write_meta(&tx, meta)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Folds the overlay into a new base snapshot, on the calling thread. The state (and digest)
-    /// does not change; lookups keep being served throughout; other writers wait.
-    ///
-    /// The new base's digest, computed while writing it, must equal the live digest, or the new
-    /// file is discarded and [`StoreError::Corrupt`] is returned.
-    ///
-    /// That full recomputation is kept on purpose, although the live lanes are already known:
-    /// it is the only check that the merged entries (the old base's body, which open does not
-    /// read, plus the overlay, through the merge) are the set the live digest names before a
-    /// fresh checksum is sealed over them. Taking the lanes from the live state would turn damage
-    /// to the old base, or a merge bug, into a new file whose checksum is valid and whose lanes do
-    /// not describe its entries, seen only by a later [`Store::verify`]. Since digest format 2
-    /// the element hash costs about a third of what it did, so the check stays affordable.
-    pub fn compact(&self) -> Result<(), StoreError> {
-        let mut w = self.writer()?;
-        let cur = self.load_full_view();
-        if cur.overlay.is_empty() {
-            return Ok(());
-        }
-        let merged = call_directory::Merged::new(&cur);
-        let (base, lthash) = self
-            .write_base(&mut w, merged, Some(cur.digest), &|| false)
-            .map_err(|e| match e {
-                StoreError::DigestMismatch { .. } => {
-                    StoreError::Corrupt("compacted base does not match the live digest".to_string())
-                }
-                e => e,
-            })?;
-        let recorded = (|| -> Result<(), StoreError> {
-            let next_base_id = to_i64(w.next_base_id)?;
-            let tx = w.conn.transaction()?;
-            tx.execute("DELETE FROM overlay", [])?;
-            tx.execute(
-                "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
-                params![file_name_of(&base)?, next_base_id],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = recorded {
-            let _ = std::fs::remove_file(base.path());
-            return Err(e);
-        }
-        let old_path = cur.base.path().to_path_buf();
-        let view = View {
-            base: Arc::new(base),
-            overlay: Arc::new(Overlay::new()),
-            lthash: Arc::new(lthash),
-            generation: cur.generation + 1,
-            ..(*cur).clone()
-        };
-        self.inner.live.store(Arc::new(view));
-        drop(cur);
-        self.remove_old_base(&old_path);
-        Ok(())
-    }
-
-    /// Runs [`Store::compact`] on a new thread (never the caller's). At most one background
-    /// compaction runs at a time; a second call while one runs returns `Ok(())` at once. The
-    /// thread holds a handle to the store: the directory stays locked until it finishes, even if
-    /// every other handle is dropped.
-    pub fn compact_in_background(&self) -> std::thread::JoinHandle<Result<(), StoreError>> {
-        let store = self.clone();
-        std::thread::spawn(move || {
-            if store.inner.compacting.swap(true, Ordering::AcqRel) {
-                return Ok(());
-            }
-            let r = store.compact();
-            store.inner.compacting.store(false, Ordering::Release);
-            r
-        })
-    }
-
-    /// Full integrity check against local damage or tampering: every byte of the base file
-    /// (checksums), every entry (the digest recomputed from scratch over base + overlay), the
-    /// overlay rows in SQLite against memory, the recorded digest, and SQLite's own
-    /// `quick_check`. Costs a full read: run it in the background. Holds the write lock
-    /// meanwhile (writers wait; readers do not).
-    pub fn verify(&self) -> Result<(), StoreError> {
-        let w = self.writer()?;
-        let view = self.load_full_view();
-        // Every byte of the base, then one pass over base + overlay: each entry valid, and the
-        // digest recomputed from scratch equal to the live one (which, on open, was checked to
-        // be the base header's plus the overlay's).
-        view.base.verify_bytes()?;
-        let (full, checked) = LtHash::compute(|sink| -> Result<(), StoreError> {
-            for (n, (k, v)) in call_directory::Merged::new(&view).enumerate() {
-                snapshot::check_entry(&k, v, n as u64)?;
-                sink.add(&k, v);
-            }
-            Ok(())
-        });
-        checked?;
-        if full != *view.lthash {
-            return Err(StoreError::Corrupt(
-                "blocklist entries do not match the live digest".to_string(),
-            ));
-        }
-        let recorded: Vec<u8> =
-            w.conn
-                .query_row("SELECT digest FROM state WHERE id = 1", [], |r| r.get(0))?;
-        if recorded.as_slice() != view.digest.0.as_slice() {
-            return Err(StoreError::Corrupt(
-                "recorded digest does not match the blocklist".to_string(),
-            ));
-        }
-        let mut stmt = w
-            .conn
-            .prepare("SELECT key, value FROM overlay ORDER BY key")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
-        })?;
-        let mut mem = view.overlay.iter();
-        for row in rows {
-            let (k, v) = row?;
-            match mem.next() {
-                Some((mk, mv)) if mk == k.as_slice() && mv == v.map(|v| v as u64) => {}
-                _ => {
-                    return Err(StoreError::Corrupt(
-                        "stored overlay differs from the live one".to_string(),
-                    ));
-                }
-            }
-        }
-        if mem.next().is_some() {
-            return Err(StoreError::Corrupt(
-                "stored overlay differs from the live one".to_string(),
-            ));
-        }
-        let check: String = w.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        if check != "ok" {
-            return Err(StoreError::Corrupt(
-                "database quick_check failed".to_string(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Changes the verdict policy; lookups use it from the next call. Not persisted: the app
-    /// passes its policy in [`StoreOptions`] on every open.
-    pub fn set_policy(&self, policy: Policy) -> Result<(), StoreError> {
-        let w = self.writer()?;
-        self.replace_live(&w, |view| view.policy = policy);
-        Ok(())
-    }
-
-    fn set_user(&self, id: &Identifier, list: Option<UserList>) -> Result<bool, StoreError> {
-        let mut w = self.writer()?;
-        let key = id.key().into_bytes();
-        let tx = w.conn.transaction()?;
-        let n = match list {
-            Some(l) => tx.execute(
-                "INSERT INTO user_list (key, list) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET list = excluded.list",
-                params![key, l.as_str()],
-            )?,
-            None => tx.execute("DELETE FROM user_list WHERE key = ?1", params![key])?,
-        };
-        tx.commit()?;
-        self.replace_live(&w, |view| {
-            let user = Arc::make_mut(&mut view.user);
-            match list {
-                Some(l) => {
-                    user.insert(key, l);
-                }
-                None => {
-                    user.remove(&key);
-                }
-            }
-        });
-        Ok(n > 0)
-    }
-
-    /// Puts an identifier on the user's allow list (replacing a block entry).
-    pub fn allow_user(&self, id: &Identifier) -> Result<(), StoreError> {
-        self.set_user(id, Some(UserList::Allow)).map(|_| ())
-    }
-
-    /// Puts an identifier on the user's block list (replacing an allow entry).
-    pub fn block_user(&self, id: &Identifier) -> Result<(), StoreError> {
-        self.set_user(id, Some(UserList::Block)).map(|_| ())
-    }
-
-    /// Takes an identifier off the user's lists; `true` if it was on one.
-    pub fn remove_user_entry(&self, id: &Identifier) -> Result<bool, StoreError> {
-        self.set_user(id, None)
-    }
-
-    /// Which user list an identifier is on, if any.
-    pub fn user_entry(&self, id: &Identifier) -> Option<UserList> {
-        self.load().user.get(id.key().as_bytes()).copied()
-    }
-
-    /// Protects an identifier (typically the user's bank or a family member's number): it is
-    /// always allowed, whatever the blocklist or the user's block list say.
-    pub fn add_protected(&self, id: &Identifier) -> Result<(), StoreError> {
-        self.set_protected(id, true).map(|_| ())
-    }
-
-    /// Removes an app-added protected identifier; `true` if it was protected. The built-in
-    /// numbers ([`BUILTIN_PROTECTED`]) cannot be removed.
-    pub fn remove_protected(&self, id: &Identifier) -> Result<bool, StoreError> {
-        self.set_protected(id, false)
-    }
-
-    fn set_protected(&self, id: &Identifier, protect: bool) -> Result<bool, StoreError> {
-        let key = id.key().into_bytes();
-        let builtin = BUILTIN_PROTECTED.iter().any(|c| {
-            protected_key(c) == key
-                || normalize(Kind::Phone, c).is_ok_and(|b| b.key().as_bytes() == key.as_slice())
-        });
-        if !protect && builtin {
-            return Err(StoreError::BuiltinProtected);
-        }
-        let mut w = self.writer()?;
-        let tx = w.conn.transaction()?;
-        let n = if protect {
-            tx.execute(
-                "INSERT OR IGNORE INTO protected (key) VALUES (?1)",
-                params![key],
-            )?
-        } else {
-            tx.execute("DELETE FROM protected WHERE key = ?1", params![key])?
-        };
-        tx.commit()?;
-        self.replace_live(&w, |view| {
-            let protected = Arc::make_mut(&mut view.protected);
-            if protect {
-                protected.insert(key);
-            } else {
-                protected.remove(&key);
-            }
-        });
-        Ok(n > 0)
     }
 
     /// Flagged phone numbers for the iOS Call Directory, as ascending integers (the E.164
@@ -1136,200 +500,17 @@ impl Store {
     /// User-list edits are not in the log: after one, the app reloads its Call Directory fully.
     /// Waits for a running write (it reads the log and the state together).
     pub fn changes_since(&self, list_version: u64) -> Result<CallDirectoryChanges, StoreError> {
+        if self.inner.writer.is_none() {
+            let conn = self.inner.reader.lock().map_err(|_| StoreError::Poisoned)?;
+            let view = self.load_full_view();
+            let floor: i64 =
+                conn.query_row("SELECT log_floor FROM state WHERE id = 1", [], |r| r.get(0))?;
+            let floor = u64::try_from(floor).unwrap_or(u64::MAX);
+            return call_directory::changes_since(&conn, floor, &view, list_version);
+        }
         let w = self.writer()?;
         let view = self.load_full_view();
         call_directory::changes_since(&w.conn, w.log_floor, &view, list_version)
-    }
-}
-
-/// Opens the base snapshot and folds the overlay rows into its lattice hash; checks the result
-/// against the recorded digest.
-fn load_blocklist(
-    conn: &Connection,
-    base_path: &Path,
-    recorded: &[u8],
-) -> Result<(Snapshot, Overlay, LtHash, u64), StoreError> {
-    let base = Snapshot::open(base_path)?;
-    let mut overlay = Overlay::new();
-    let mut lthash = base.header().lthash.clone();
-    let mut entries = base.len();
-    let mut stmt = conn.prepare("SELECT key, value FROM overlay ORDER BY key")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
-    })?;
-    for row in rows {
-        let (k, v) = row?;
-        let v = v.and_then(|v| u64::try_from(v).ok().or(Some(u64::MAX)));
-        if key::validate(&k).is_err() || v.is_some_and(|v| EntryValue::unpack(v).is_err()) {
-            return Err(StoreError::Corrupt("invalid overlay row".to_string()));
-        }
-        if let Some(old) = base.get(&k) {
-            lthash.remove(&k, old);
-            entries = entries.saturating_sub(1);
-        }
-        if let Some(new) = v {
-            lthash.add(&k, new);
-            entries += 1;
-        }
-        overlay.set(&k, Some(v));
-    }
-    if lthash.digest().0.as_slice() != recorded {
-        return Err(StoreError::Corrupt(
-            "blocklist does not match the recorded state digest".to_string(),
-        ));
-    }
-    Ok((base, overlay, lthash, entries))
-}
-
-fn file_name_of(base: &Snapshot) -> Result<String, StoreError> {
-    base.path()
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-        .ok_or_else(|| StoreError::Corrupt("base file name".to_string()))
-}
-
-fn stage_on(view: &View, changes: &[Change]) -> Result<Staged, StoreError> {
-    let mut overlay = (*view.overlay).clone();
-    let mut lthash = (*view.lthash).clone();
-    let mut entries = view.entries;
-    // key → value before the batch (first time the key is touched).
-    let mut before: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
-    let mut order: Vec<Vec<u8>> = Vec::new();
-    for (index, change) in changes.iter().enumerate() {
-        let (key, new) = check_change(index, change)?;
-        let cur = match overlay.get(&key) {
-            Some(v) => v,
-            None => view.base.get(&key),
-        };
-        debug_assert!(before.contains_key(&key) || cur == view.effective(&key));
-        if !before.contains_key(&key) {
-            before.insert(key.clone(), cur);
-            order.push(key.clone());
-        }
-        if cur == new {
-            continue;
-        }
-        if let Some(old) = cur {
-            lthash.remove(&key, old);
-            entries -= 1;
-        }
-        if let Some(v) = new {
-            lthash.add(&key, v);
-            entries += 1;
-        }
-        let base_v = view.base.get(&key);
-        overlay.set(&key, if new == base_v { None } else { Some(new) });
-    }
-    let mut rows = Vec::new();
-    let mut log = Vec::new();
-    for key in order {
-        let now = overlay.get(&key);
-        let effective = match now {
-            Some(v) => v,
-            None => view.base.get(&key),
-        };
-        if before.get(&key) != Some(&effective) {
-            log.push((key.clone(), effective));
-        }
-        rows.push((key, now));
-    }
-    Ok(Staged {
-        generation: view.generation,
-        overlay,
-        rows,
-        log,
-        lthash,
-        entries,
-    })
-}
-
-fn write_overlay_rows(
-    tx: &Transaction<'_>,
-    rows: &[(Vec<u8>, Option<Option<u64>>)],
-) -> Result<(), StoreError> {
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO overlay (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?;
-    let mut delete = tx.prepare_cached("DELETE FROM overlay WHERE key = ?1")?;
-    for (k, row) in rows {
-        match row {
-            Some(v) => {
-                upsert.execute(params![k, v.map(|v| v as i64)])?;
-            }
-            None => {
-                delete.execute(params![k])?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn write_meta(tx: &Transaction<'_>, meta: &[(&str, &[u8])]) -> Result<(), StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO meta (name, value) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    )?;
-    for (name, value) in meta {
-        stmt.execute(params![name, value])?;
-    }
-    Ok(())
-}
-
-fn load_user_lists(conn: &Connection) -> Result<HashMap<Vec<u8>, UserList>, StoreError> {
-    let mut stmt = conn.prepare("SELECT key, list FROM user_list")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (k, l) = row?;
-        let list = if l == "allow" {
-            UserList::Allow
-        } else {
-            UserList::Block
-        };
-        out.insert(k, list);
-    }
-    Ok(out)
-}
-
-fn load_protected(conn: &Connection) -> Result<HashSet<Vec<u8>>, StoreError> {
-    let mut out: HashSet<Vec<u8>> = BUILTIN_PROTECTED.iter().map(|c| protected_key(c)).collect();
-    // Also whatever form the normalizer gives these numbers, so a lookup of "110" is protected
-    // even if the canonical rules for short numbers ever change.
-    for c in BUILTIN_PROTECTED {
-        if let Ok(id) = normalize(Kind::Phone, c) {
-            out.insert(id.key().into_bytes());
-        }
-    }
-    let mut stmt = conn.prepare("SELECT key FROM protected")?;
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-    for row in rows {
-        out.insert(row?);
-    }
-    Ok(out)
-}
-
-/// Removes leftovers of interrupted writes: temp files, and base files the state does not name
-/// (`keep`; `None` removes every base file, for a store being created).
-fn remove_stray_files(dir: &Path, keep: Option<&str>) {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut removed = false;
-    for entry in read.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let stray = name.starts_with("base-")
-            && (name.ends_with(".tmp") || (name.ends_with(".fst") && Some(name) != keep));
-        if stray {
-            removed |= std::fs::remove_file(entry.path()).is_ok();
-        }
-    }
-    if removed {
-        let _ = fsync_dir(dir);
     }
 }
 

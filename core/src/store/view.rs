@@ -28,6 +28,9 @@ pub(crate) struct View {
     pub(crate) user: Arc<HashMap<Vec<u8>, UserList>>,
     pub(crate) protected: Arc<HashSet<Vec<u8>>>,
     pub(crate) policy: Policy,
+    /// `Some(reason)` while degraded: the blocklist (base, overlay) is an empty placeholder and
+    /// lookups that reach it answer [`Source::ListUnavailable`].
+    pub(crate) unavailable: Option<Arc<str>>,
 }
 
 /// A key assembled on the stack (tag + canonical form): no allocation per lookup.
@@ -137,6 +140,9 @@ impl View {
             }
             None => {}
         }
+        if self.unavailable.is_some() {
+            return Verdict::list_unavailable(v);
+        }
         let hit = self.lookup(key);
         let (source, entry) = match (hit.exact, hit.prefix) {
             (Some(e), _) => (Source::Exact, e),
@@ -175,6 +181,7 @@ impl View {
         match KeyBuf::new(id.kind(), id.canonical()) {
             Some(k) => self.verdict_for_key(k.as_bytes(), direction),
             // Longer than any key can be: it cannot be on any list.
+            None if self.unavailable.is_some() => Verdict::list_unavailable(self.list_version),
             None => Verdict::none(self.list_version),
         }
     }

@@ -329,9 +329,10 @@ impl<S: Iterator<Item = Result<(Key, u64), E>>, E> Iterator for ApplyDelta<S, E>
 /// Runs one sync against `transport` at time `now` (Unix seconds). See the [module docs](super).
 ///
 /// On any error the store is unchanged (except a persisted backoff) and keeps serving the last
-/// good state. The steps, in order: [`check_backoff`], [`fetch_manifest`], [`verify_manifest`],
-/// [`plan`], then [`apply_delta`] or [`install_snapshot`] (a delta whose result does not match
-/// the signed digest falls back to the snapshot).
+/// good state. The steps, in order (each its own function below): `check_backoff`,
+/// `fetch_manifest`, `verify_manifest` (with `verify_signature`), `plan`, then `apply_delta` or
+/// `install_snapshot` (a delta whose result does not match the signed digest falls back to the
+/// snapshot).
 pub fn sync(
     store: &Store,
     transport: &dyn Transport,

@@ -1,0 +1,354 @@
+//! The application: its state, the router, the middleware, and serving with graceful shutdown.
+
+use crate::auth::{self, Role};
+use crate::calendar::Calendar;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::limits::IntakeLimits;
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::protected::ProtectedList;
+use crate::release::{self, LocalOnly, ReleaseSink, Releases};
+use crate::routes;
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use fraudshield_core::release::publisher::PublishConfig;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// Everything a request handler may need. Built once at start.
+#[derive(Debug)]
+pub struct App {
+    /// The effective configuration.
+    pub config: Config,
+    /// The data directory.
+    pub dir: DataDir,
+    /// The database.
+    pub db: Db,
+    /// Working days for answer deadlines.
+    pub calendar: Calendar,
+    /// Numbers that are never listed.
+    pub protected: ProtectedList,
+    /// Intake rate limits.
+    pub limits: IntakeLimits,
+    /// Releases: publisher, key, served manifest.
+    pub releases: Releases,
+    /// The clock.
+    pub clock: Clock,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+/// The router's state: a cheap handle on [`App`].
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory is missing, uninitialized or unreadable.
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    /// The configuration is inconsistent.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Anything else (opening the publisher, recovering a publish).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<AppError> for StartError {
+    fn from(e: AppError) -> Self {
+        StartError::Other(e.to_string())
+    }
+}
+
+impl App {
+    /// Opens an initialized data directory: database (migrated), signing key, publisher,
+    /// served manifest; finishes or discards an interrupted publish. Blocking.
+    pub fn open(config: Config, clock: Clock) -> Result<App, StartError> {
+        Self::open_with_sink(config, clock, Arc::new(LocalOnly))
+    }
+
+    /// [`App::open`] with another [`ReleaseSink`] (an object store).
+    pub fn open_with_sink(
+        config: Config,
+        clock: Clock,
+        sink: Arc<dyn ReleaseSink>,
+    ) -> Result<App, StartError> {
+        config.validate()?;
+        let dir = DataDir::new(&config.data_dir);
+        dir.require_initialized()?;
+        let db = Db::open(&dir.database())?;
+        let key = dir.load_signing_key()?;
+        let releases = Releases::open(&dir.releases(), vec![key], publish_config(&config), sink)?;
+        let calendar =
+            Calendar::from_config(&config.review).map_err(|e| StartError::Other(e.to_string()))?;
+        let protected = ProtectedList::from_config(&config.protected)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let limits = IntakeLimits::new(
+            config.intake.client_per_hour,
+            config.intake.identifier_per_minute,
+        );
+        let app = App {
+            config,
+            dir,
+            db,
+            calendar,
+            protected,
+            limits,
+            releases,
+            clock,
+            metrics: Metrics::default(),
+        };
+        release::recover(&app)?;
+        Ok(app)
+    }
+}
+
+/// The publisher settings from the configuration.
+pub fn publish_config(config: &Config) -> PublishConfig {
+    PublishConfig {
+        max_delta_span: config.publish.max_delta_span,
+        snapshot_interval: config.publish.snapshot_interval,
+        validity_secs: config.publish.validity_secs,
+        compression: None,
+    }
+}
+
+fn bearer(req: &Request) -> Option<String> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Authenticates the bearer token and checks its role against the endpoint's list.
+async fn require_roles(
+    State((state, roles)): State<(AppState, &'static [Role])>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = bearer(&req) else {
+        return AppError::unauthorized().into_response();
+    };
+    let now = state.clock.now();
+    let caller = match state
+        .db
+        .call(move |c| auth::authenticate(c, &token, now))
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return AppError::unauthorized().into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if !roles.contains(&caller.role) {
+        return AppError::forbidden(format!(
+            "a {} token cannot call this endpoint (allowed: {})",
+            caller.role,
+            roles_text(roles)
+        ))
+        .into_response();
+    }
+    let mut caller = caller;
+    caller.request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    tracing::debug!(token_id = %caller.token_id, role = %caller.role, "authenticated");
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Counts requests and their latency by route template.
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+            method: method.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    resp
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the router: every endpoint of [`routes::endpoints`] behind its role check, then
+/// the middleware stack.
+pub fn app(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for (endpoint, handler) in routes::endpoints() {
+        let handler = if endpoint.roles.is_empty() {
+            handler
+        } else {
+            handler.route_layer(middleware::from_fn_with_state(
+                (state.clone(), endpoint.roles),
+                require_roles,
+            ))
+        };
+        router = router.route(endpoint.path, handler);
+    }
+    let router = router
+        .fallback(|| async { AppError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::bad_request("method_not_allowed", "this method is not allowed here")
+                .into_response()
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), track));
+    stack(router, &state.config).with_state(state)
+}
+
+/// The middleware, outermost first. The order matters:
+///
+/// 1. **request id** first, so every layer below, every log line and the response carry it;
+/// 2. **trace**: one span per request with the id, the method and the route *template* (never
+///    the raw URI: paths and queries can carry tracking ids and identifiers);
+/// 3. **propagate** the id to the response;
+/// 4. **catch-panic** inside the trace, so a panic is logged in its request's span and becomes
+///    the generic 500 envelope;
+/// 5. **timeout** (with its error turned into the 503 envelope), covering the body limit,
+///    compression and the handler;
+/// 6. **compression** of responses (JSON, CSV, metrics; not the artifacts, already compressed);
+/// 7. **body limit** innermost, read by the JSON extractor (413 envelope).
+fn stack(router: Router<AppState>, config: &Config) -> Router<AppState> {
+    let timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+    let compress_when =
+        DefaultPredicate::new().and(NotForContentType::new("application/octet-stream"));
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        let route = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map_or("unmatched", |m| m.as_str());
+                        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+                    })
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+                // The payload is not logged: it could quote request data.
+                AppError::internal("a handler panicked").into_response()
+            }))
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                AppError::timeout()
+            }))
+            .layer(tower::timeout::TimeoutLayer::new(timeout))
+            .layer(CompressionLayer::new().compress_when(compress_when))
+            .layer(DefaultBodyLimit::max(config.body_limit_bytes)),
+    )
+}
+
+/// Background jobs: the freshness job (re-sign before expiry), contact deletion after
+/// retention, forgetting idle rate-limit keys. One tick a minute.
+pub fn spawn_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            run_jobs_once(&state).await;
+        }
+    })
+}
+
+/// One round of the background jobs (tests call it directly).
+pub async fn run_jobs_once(state: &AppState) {
+    let st = state.clone();
+    let refreshed = tokio::task::spawn_blocking(move || release::refresh_if_due(&st)).await;
+    match refreshed {
+        Ok(Ok(Some(r))) => tracing::info!(release = r, "manifest re-signed before expiry"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!("freshness job failed: {e}"),
+        Err(e) => tracing::error!("freshness job panicked: {e}"),
+    }
+    let now = state.clock.now();
+    match state
+        .db
+        .call(move |c| crate::tips::sweep_contacts(c, now))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "tipster contacts deleted after retention"),
+        Err(e) => tracing::error!("contact retention job failed: {e}"),
+    }
+    state.limits.forget_idle();
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let jobs = spawn_jobs(state.clone());
+    let router = app(state);
+    let r = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    jobs.abort();
+    r
+}

@@ -1,0 +1,260 @@
+//! `fraudshield-server`: the sync service and its admin commands.
+//!
+//! ```text
+//! fraudshield-server [--data-dir DIR] [--config FILE] init [--list-id ID]
+//! fraudshield-server [--data-dir DIR] serve [--listen ADDR] [--addr-file FILE] [--single-reviewer]
+//! fraudshield-server [--data-dir DIR] token create --role ROLE --name NAME [--expires 30d]
+//! fraudshield-server [--data-dir DIR] token list [--json]
+//! fraudshield-server [--data-dir DIR] token revoke ID
+//! fraudshield-server [--data-dir DIR] config
+//! ```
+//! Logs go to stderr (`FRAUDSHIELD_LOG=debug` for more); results and secrets shown once go
+//! to stdout.
+
+use clap::{Parser, Subcommand};
+use fraudshield_server::auth::{self, Role};
+use fraudshield_server::clock::Clock;
+use fraudshield_server::config::{Config, Overrides};
+use fraudshield_server::datadir::DataDir;
+use fraudshield_server::db::Db;
+use fraudshield_server::{App, AppState};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fraudshield-server",
+    version,
+    about = "fraudshield sync service: tips, review, signed releases"
+)]
+struct Cli {
+    /// Data directory (default `fraudshield-data`; env FRAUDSHIELD_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file (default `<data-dir>/server.toml` if present; env FRAUDSHIELD_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the data directory: signing key (owner-only), trust file, database, the empty
+    /// first release and an admin token (printed once).
+    Init {
+        /// The list id written into manifests (default `cn-police`).
+        #[arg(long, value_name = "ID")]
+        list_id: Option<String>,
+    },
+    /// Serve the API until SIGINT/SIGTERM, then finish in-flight requests.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Also write the bound address (`127.0.0.1:PORT`) to this file once listening.
+        #[arg(long, value_name = "FILE")]
+        addr_file: Option<PathBuf>,
+        /// Let one analyst approve their own proposals (development and demo only; audited).
+        #[arg(long)]
+        single_reviewer: bool,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the effective configuration (it holds no secrets).
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once and stored only hashed.
+    Create {
+        /// reporter, analyst, publisher or admin.
+        #[arg(long)]
+        role: Role,
+        /// Who holds it (the four-eyes rule compares names: one name per person).
+        #[arg(long)]
+        name: String,
+        /// Lifetime, e.g. `90d`, `12h`, `3600` (seconds); default: no expiry.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// The token id (the 12 hex digits after `fs1.`).
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FRAUDSHIELD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn run(cli: Cli) -> Result<()> {
+    let mut flags = Overrides {
+        data_dir: cli.data_dir.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve {
+        listen,
+        single_reviewer,
+        ..
+    } = &cli.command
+    {
+        flags.listen = listen.clone();
+        flags.single_reviewer = single_reviewer.then_some(true);
+    }
+    let mut config = Config::load(cli.config.as_deref(), &flags)?;
+    let clock = Clock::system();
+    match cli.command {
+        Command::Init { list_id } => {
+            if let Some(l) = list_id {
+                config.list_id = l;
+            }
+            let done = fraudshield_server::init(&config, &clock)?;
+            println!("initialized {}", config.data_dir.display());
+            println!("trust file for apps: {}", done.trust_file.display());
+            println!("first release: {}", done.release);
+            println!(
+                "admin token (shown once, keep it safe): {}",
+                done.admin_token
+            );
+            Ok(())
+        }
+        Command::Serve { addr_file, .. } => serve(config, clock, addr_file),
+        Command::Token(t) => token(&config, &clock, t),
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}
+
+fn open_db(config: &Config) -> Result<Db> {
+    let dir = DataDir::new(&config.data_dir);
+    dir.require_initialized()?;
+    Ok(Db::open(&dir.database())?)
+}
+
+fn token(config: &Config, clock: &Clock, cmd: TokenCommand) -> Result<()> {
+    let db = open_db(config)?;
+    let now = clock.now();
+    match cmd {
+        TokenCommand::Create {
+            role,
+            name,
+            expires,
+        } => {
+            let expires_at = match expires {
+                Some(e) => Some(
+                    now + auth::parse_duration(&e)
+                        .ok_or("--expires must look like 90d, 12h, 30m or a number of seconds")?,
+                ),
+                None => None,
+            };
+            let (id, token) = db.blocking(|c| auth::create(c, role, &name, expires_at, now))?;
+            eprintln!("created {role} token {id} for {name} (shown once):");
+            println!("{token}");
+        }
+        TokenCommand::List { json } => {
+            let tokens = db.blocking(|c| auth::list(c))?;
+            if json {
+                println!("{}", serde_json::to_string(&tokens)?);
+            } else {
+                println!("{:<14} {:<10} {:<20} {:<8}", "ID", "ROLE", "NAME", "STATE");
+                for t in tokens {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.expires_at.is_some_and(|e| e <= now) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    println!("{:<14} {:<10} {:<20} {:<8}", t.id, t.role, t.name, state);
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if db.blocking(|c| auth::revoke(c, &id, now))? {
+                println!("revoked {id}");
+            } else {
+                return Err("no active token with that id".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(config: Config, clock: Clock, addr_file: Option<PathBuf>) -> Result<()> {
+    let listen = config.listen.clone();
+    if config.single_reviewer {
+        tracing::warn!(
+            "--single-reviewer: the four-eyes rule is relaxed (development/demo only); every affected audit row says so"
+        );
+    }
+    let app = App::open(config, clock)?;
+    let state = AppState(Arc::new(app));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        let addr = listener.local_addr()?;
+        if let Some(f) = addr_file {
+            fraudshield_core::release::publisher::write_atomic(&f, addr.to_string().as_bytes())?;
+        }
+        println!("listening on http://{addr}/");
+        std::io::stdout().flush()?;
+        tracing::info!(%addr, "serving");
+        fraudshield_server::serve(state, listener, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

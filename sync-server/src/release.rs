@@ -1,0 +1,677 @@
+//! Releases: cutting the next one from approved proposals with core's
+//! [`Publisher`](fraudshield_core::release::publisher::Publisher), and the manifest being
+//! served.
+//!
+//! ## One publish, crash-safe
+//! Publishes (and freshness refreshes) run one at a time under one lock, on a blocking
+//! thread:
+//!
+//! 1. finish or discard any publish a crash interrupted (below);
+//! 2. read the approved, unpublished proposals; veto (mark `vetoed`, audited) any that would
+//!    now list a protected number;
+//! 3. record a **publish intent** (release number + proposal ids) and commit;
+//! 4. `Publisher::publish`: artifacts, publisher state, then the signed manifest, each file
+//!    written atomically (core's order); on failure the publisher is reopened from disk;
+//! 5. hand the release to the [`ReleaseSink`] (an object store, later);
+//! 6. in one transaction: proposals → `published`, the `entries` table, the `releases` row,
+//!    the audit row, and the intent deleted;
+//! 7. swap the served manifest.
+//!
+//! A crash before the manifest is written leaves the previous release served and the
+//! proposals approved and pending (the intent is discarded at the next start; a release number
+//! may be skipped, which clients accept). A crash after the manifest but before step 6 is
+//! finished at the next start: the manifest on disk names the intent's release, so its
+//! proposals are marked published then.
+//!
+//! ## Freshness
+//! A manifest expires `publish.validity_secs` after it is signed. [`refresh`] cuts an empty
+//! release (no changes, even if approved ones wait: only a publisher publishes them) when less
+//! than `publish.refresh_before_secs` remain, and `/healthz` fails when less than
+//! `publish.alert_before_secs` remain.
+
+use crate::app::App;
+use crate::audit::{self, AuditRecord};
+use crate::auth::Caller;
+use crate::calendar::Calendar;
+use crate::db::immediate;
+use crate::error::{AppError, AppResult};
+use crate::ident::{IdentifierView, key_from_db};
+use crate::review::{self, Action, Entry};
+use fraudshield_core::entry::{Category, Change, Risk};
+use fraudshield_core::key::Key;
+use fraudshield_core::release::keys::{SigningKey, hex, sha256};
+use fraudshield_core::release::manifest::Manifest;
+use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+use fraudshield_core::release::signed::Bundle;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+/// Where a cut release goes besides the local directory: the seam for an object store or a
+/// CDN origin.
+pub trait ReleaseSink: Send + Sync + std::fmt::Debug {
+    /// Called after `manifest`'s release was written under `dir` (artifacts at the relative
+    /// paths the manifest names, the bundle at `v1/manifest`). Copy the artifacts first and the
+    /// manifest last. An error is logged; the local release stands and is served.
+    fn release_written(&self, dir: &Path, manifest: &Manifest) -> Result<(), String>;
+}
+
+/// The default sink: the local directory is all there is.
+#[derive(Debug, Default)]
+pub struct LocalOnly;
+
+impl ReleaseSink for LocalOnly {
+    fn release_written(&self, _dir: &Path, _manifest: &Manifest) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The manifest being served, with what the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct ServedManifest {
+    /// The bundle bytes.
+    pub bytes: axum::body::Bytes,
+    /// `"<hex>"`: the first 16 bytes of its SHA-256.
+    pub etag: String,
+    /// Its release.
+    pub release: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Entries in the list.
+    pub entry_count: u64,
+}
+
+impl ServedManifest {
+    /// Reads `<dir>/v1/manifest`.
+    pub fn load(dir: &Path) -> AppResult<Option<ServedManifest>> {
+        let path = dir.join("v1").join("manifest");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let bundle = Bundle::decode(&bytes)
+            .map_err(|e| AppError::internal(format_args!("served manifest: {e}")))?;
+        let m = Manifest::decode(&bundle.manifest.payload)
+            .map_err(|e| AppError::internal(format_args!("served manifest: {e}")))?;
+        Ok(Some(ServedManifest {
+            etag: format!("\"{}\"", hex(&sha256(&bytes)[..16])),
+            bytes: bytes.into(),
+            release: m.release,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            entry_count: m.entry_count,
+        }))
+    }
+}
+
+/// The publishing side of the server: the publisher, the key, the served manifest.
+#[derive(Debug)]
+pub struct Releases {
+    dir: PathBuf,
+    signers: Vec<SigningKey>,
+    config: PublishConfig,
+    publisher: Mutex<Publisher>,
+    served: RwLock<Option<Arc<ServedManifest>>>,
+    sink: Arc<dyn ReleaseSink>,
+}
+
+/// Why publishing was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishKind {
+    /// A publisher cut a release from approved changes.
+    Publish,
+    /// The freshness job re-signed: an empty release before the manifest expires.
+    Refresh,
+    /// `init`: the empty first release.
+    Initial,
+}
+
+impl PublishKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            PublishKind::Publish => "publish",
+            PublishKind::Refresh => "refresh",
+            PublishKind::Initial => "initial",
+        }
+    }
+}
+
+/// One change in a preview or a publish report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// The proposal.
+    pub proposal_id: i64,
+    /// Add, change or revoke.
+    pub action: Action,
+    /// An appeal.
+    pub appeal: bool,
+    /// Which identifier.
+    pub identifier: IdentifierView,
+    /// Category (add, change).
+    pub category: Option<Category>,
+    /// Risk (add, change).
+    pub risk: Option<Risk>,
+    /// Distinct reporters (add, change): stored as a log-scale bucket on phones.
+    pub reports: Option<u32>,
+}
+
+/// What the next release would hold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Preview {
+    /// The release being served.
+    pub current_release: u64,
+    /// The number the next release gets (at least; a crash may skip one).
+    pub next_release: u64,
+    /// Entries listed now.
+    pub entries_now: u64,
+    /// The changes.
+    pub changes: Vec<PendingChange>,
+    /// Approved proposals that a publish would veto (protected numbers).
+    pub vetoed: Vec<i64>,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishReport {
+    /// The release cut.
+    pub release: u64,
+    /// Changes it carries.
+    pub changes: usize,
+    /// Proposals vetoed instead of published.
+    pub vetoed: Vec<i64>,
+    /// Entries in the list now.
+    pub entries: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Wall time of the publish, in milliseconds.
+    pub duration_ms: u64,
+}
+
+struct Planned {
+    changes: Vec<(PendingChange, Change)>,
+    vetoed: Vec<(i64, Vec<u8>)>,
+}
+
+fn plan(conn: &Connection, app: &App) -> AppResult<Planned> {
+    let mut st = conn.prepare(
+        "SELECT id, action, appeal, key, prefix, category, risk, reports FROM proposals
+         WHERE status = 'approved' AND release IS NULL ORDER BY reviewed_at, id",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<u32>>(7)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut planned = Planned {
+        changes: Vec::new(),
+        vetoed: Vec::new(),
+    };
+    for (id, action, appeal, key_bytes, prefix, category, risk, batch_reports) in rows {
+        let key = key_from_db(&key_bytes)?;
+        let identifier = IdentifierView::of(&key, prefix);
+        if action == "revoke" {
+            planned.changes.push((
+                PendingChange {
+                    proposal_id: id,
+                    action: Action::Revoke,
+                    appeal,
+                    identifier,
+                    category: None,
+                    risk: None,
+                    reports: None,
+                },
+                Change::Remove(key),
+            ));
+            continue;
+        }
+        if app.protected.vetoes(&key, prefix) {
+            planned.vetoed.push((id, key_bytes));
+            continue;
+        }
+        let category: Category = category
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| AppError::internal("approved proposal without category"))?;
+        let risk: Risk = risk
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| AppError::internal("approved proposal without risk"))?;
+        let (value, reports) =
+            review::entry_value(conn, &key, category, risk, prefix, batch_reports)?;
+        planned.changes.push((
+            PendingChange {
+                proposal_id: id,
+                action: if action == "add" {
+                    Action::Add
+                } else {
+                    Action::Change
+                },
+                appeal,
+                identifier,
+                category: Some(category),
+                risk: Some(risk),
+                reports: Some(reports),
+            },
+            Change::Upsert(key, value),
+        ));
+    }
+    Ok(planned)
+}
+
+impl Releases {
+    /// Opens the publisher in `dir` (written by `init`), loads the served manifest and keeps
+    /// `signers` for signing. Blocking.
+    pub fn open(
+        dir: &Path,
+        signers: Vec<SigningKey>,
+        config: PublishConfig,
+        sink: Arc<dyn ReleaseSink>,
+    ) -> AppResult<Releases> {
+        let publisher = Publisher::open(dir, config)
+            .map_err(|e| AppError::internal(format_args!("opening the publisher: {e}")))?;
+        let served = ServedManifest::load(dir)?.map(Arc::new);
+        Ok(Releases {
+            dir: dir.to_path_buf(),
+            signers,
+            config,
+            publisher: Mutex::new(publisher),
+            served: RwLock::new(served),
+            sink,
+        })
+    }
+
+    /// Starts a new list in `dir` and publishes its empty release 1 (used by `init`).
+    pub fn create(
+        dir: &Path,
+        list_id: &str,
+        signer: &SigningKey,
+        config: PublishConfig,
+        now: i64,
+    ) -> AppResult<u64> {
+        let mut p = Publisher::create(dir, list_id, config)
+            .map_err(|e| AppError::internal(format_args!("creating the publisher: {e}")))?;
+        p.publish(&[], &[signer], now)
+            .map_err(|e| AppError::internal(format_args!("first release: {e}")))
+    }
+
+    /// The directory served (`v1/manifest`, `artifacts/`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest being served.
+    pub fn served(&self) -> Option<Arc<ServedManifest>> {
+        self.served.read().ok().and_then(|g| g.clone())
+    }
+
+    fn reload_served(&self) -> AppResult<()> {
+        let m = ServedManifest::load(&self.dir)?.map(Arc::new);
+        if let Ok(mut g) = self.served.write() {
+            *g = m;
+        }
+        Ok(())
+    }
+}
+
+/// What the next publish would hold (blocking).
+pub fn preview(app: &App) -> AppResult<Preview> {
+    app.db.blocking(|conn| {
+        let planned = plan(conn, app)?;
+        let served = app.releases.served();
+        let current = served.as_ref().map_or(0, |m| m.release);
+        let entries_now =
+            conn.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64;
+        let publisher_release = app
+            .releases
+            .publisher
+            .lock()
+            .map(|p| p.release())
+            .unwrap_or(current);
+        Ok(Preview {
+            current_release: current,
+            next_release: publisher_release.max(current) + 1,
+            entries_now,
+            changes: planned.changes.into_iter().map(|(p, _)| p).collect(),
+            vetoed: planned.vetoed.into_iter().map(|(id, _)| id).collect(),
+        })
+    })
+}
+
+/// Cuts the next release (blocking; see the module docs). `Publish` needs at least one change;
+/// `Refresh` publishes no change at all.
+pub fn publish(
+    app: &App,
+    caller: &Caller,
+    kind: PublishKind,
+    reason: Option<&str>,
+) -> AppResult<PublishReport> {
+    let started = Instant::now();
+    let rel = &app.releases;
+    let mut publisher = rel
+        .publisher
+        .lock()
+        .map_err(|_| AppError::internal("publisher lock poisoned"))?;
+    recover_locked(app, &mut publisher)?;
+    let now = app.clock.now();
+    let planned = if kind == PublishKind::Publish {
+        app.db.blocking(|c| plan(c, app))?
+    } else {
+        Planned {
+            changes: Vec::new(),
+            vetoed: Vec::new(),
+        }
+    };
+    if !planned.vetoed.is_empty() {
+        app.db.blocking(|conn| {
+            let tx = immediate(conn)?;
+            for (id, key) in &planned.vetoed {
+                tx.execute(
+                    "UPDATE proposals SET status = 'vetoed' WHERE id = ?1",
+                    params![id],
+                )?;
+                audit::append(
+                    &tx,
+                    &AuditRecord {
+                        action: "veto",
+                        key: Some(key),
+                        proposal_id: Some(*id),
+                        reason: Some("protected number: refused at publish"),
+                        ..AuditRecord::by(caller, now)
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+    }
+    if kind == PublishKind::Publish && planned.changes.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_publish",
+            "no approved change is waiting to be published",
+        ));
+    }
+    let release = publisher.release() + 1;
+    let ids: Vec<i64> = planned.changes.iter().map(|(p, _)| p.proposal_id).collect();
+    app.db.blocking(|conn| {
+        conn.execute(
+            "INSERT OR REPLACE INTO publish_intents(release, proposal_ids, started_at) VALUES (?1, ?2, ?3)",
+            params![release as i64, serde_json::to_string(&ids).unwrap_or_default(), now],
+        )?;
+        Ok(())
+    })?;
+    let changes: Vec<Change> = planned.changes.iter().map(|(_, c)| c.clone()).collect();
+    let signers: Vec<&SigningKey> = rel.signers.iter().collect();
+    let cut = publisher.publish(&changes, &signers, now);
+    let cut = match cut {
+        Ok(n) => n,
+        Err(e) => {
+            // The in-memory publisher may hold half of this release: start again from disk.
+            if let Ok(p) = Publisher::open(&rel.dir, rel.config) {
+                *publisher = p;
+            }
+            let _ = app.db.blocking(|c| {
+                c.execute(
+                    "DELETE FROM publish_intents WHERE release = ?1",
+                    params![release as i64],
+                )?;
+                Ok(())
+            });
+            return Err(AppError::internal(format_args!("publishing failed: {e}")));
+        }
+    };
+    let served = ServedManifest::load(&rel.dir)?
+        .ok_or_else(|| AppError::internal("the manifest just written is missing"))?;
+    if let Ok(bytes) = std::fs::read(rel.dir.join("v1").join("manifest"))
+        && let Ok(bundle) = Bundle::decode(&bytes)
+        && let Ok(m) = Manifest::decode(&bundle.manifest.payload)
+        && let Err(e) = rel.sink.release_written(&rel.dir, &m)
+    {
+        tracing::error!(release = cut, "release sink failed: {e}");
+    }
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let entries = app.db.blocking(|conn| {
+        let tx = immediate(conn)?;
+        finalize(
+            &tx,
+            app,
+            caller,
+            Finalize {
+                release: cut,
+                intent_release: release,
+                ids: &ids,
+                served: &served,
+                kind,
+                reason,
+                duration_ms,
+                vetoed: planned.vetoed.len(),
+            },
+        )?;
+        let n = tx.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64;
+        tx.commit()?;
+        Ok(n)
+    })?;
+    rel.reload_served()?;
+    app.metrics.publish_seconds.set(duration_ms as f64 / 1000.0);
+    Ok(PublishReport {
+        release: cut,
+        changes: ids.len(),
+        vetoed: planned.vetoed.into_iter().map(|(id, _)| id).collect(),
+        entries,
+        created_at: Calendar::rfc3339(served.created_at),
+        expires_at: Calendar::rfc3339(served.expires_at),
+        duration_ms,
+    })
+}
+
+struct Finalize<'a> {
+    release: u64,
+    intent_release: u64,
+    ids: &'a [i64],
+    served: &'a ServedManifest,
+    kind: PublishKind,
+    reason: Option<&'a str>,
+    duration_ms: u64,
+    vetoed: usize,
+}
+
+/// action, key, prefix, category, risk, batch reports
+type ApprovedRow = (
+    String,
+    Vec<u8>,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<u32>,
+);
+
+/// Step 6: records a release whose manifest is on disk.
+fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> AppResult<()> {
+    let now = f.served.created_at;
+    for id in f.ids {
+        let row: Option<ApprovedRow> = tx
+            .query_row(
+                "SELECT action, key, prefix, category, risk, reports FROM proposals WHERE id = ?1 AND status = 'approved'",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .optional()?;
+        let Some((action, key_bytes, prefix, category, risk, batch_reports)) = row else {
+            continue;
+        };
+        let key: Key = key_from_db(&key_bytes)?;
+        tx.execute(
+            "UPDATE proposals SET status = 'published', release = ?2 WHERE id = ?1",
+            params![id, f.release as i64],
+        )?;
+        if action == "revoke" {
+            tx.execute(
+                "DELETE FROM entries WHERE key = ?1",
+                params![key.as_bytes()],
+            )?;
+        } else {
+            let category: Category = category
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(Category::Other);
+            let risk: Risk = risk.and_then(|c| c.parse().ok()).unwrap_or(Risk::Low);
+            let (_, reports) =
+                review::entry_value(tx, &key, category, risk, prefix, batch_reports)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO entries(key, category, risk, reports, prefix, release, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![key.as_bytes(), category.as_str(), risk.as_str(), reports, prefix, f.release as i64, now],
+            )?;
+        }
+    }
+    let entries = tx.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64;
+    tx.execute(
+        "INSERT OR REPLACE INTO releases(release, created_at, expires_at, changes, entries, manifest_sha256, published_by, duration_ms, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            f.release as i64,
+            f.served.created_at,
+            f.served.expires_at,
+            f.ids.len() as i64,
+            entries as i64,
+            sha256(&f.served.bytes).to_vec(),
+            caller.token_id,
+            f.duration_ms as i64,
+            f.kind.as_str()
+        ],
+    )?;
+    audit::append(
+        tx,
+        &AuditRecord {
+            action: f.kind.as_str(),
+            release: Some(f.release),
+            reason: f.reason,
+            detail: Some(serde_json::json!({
+                "changes": f.ids.len(),
+                "proposals": f.ids,
+                "vetoed": f.vetoed,
+                "entries": entries,
+                "duration_ms": f.duration_ms,
+            })),
+            ..AuditRecord::by(caller, app.clock.now())
+        },
+    )?;
+    tx.execute(
+        "DELETE FROM publish_intents WHERE release <= ?1",
+        params![f.intent_release.max(f.release) as i64],
+    )?;
+    Ok(())
+}
+
+/// Finishes or discards publishes a crash interrupted (see the module docs). Runs at start
+/// and before every publish.
+pub fn recover(app: &App) -> AppResult<()> {
+    let mut publisher = app
+        .releases
+        .publisher
+        .lock()
+        .map_err(|_| AppError::internal("publisher lock poisoned"))?;
+    recover_locked(app, &mut publisher)
+}
+
+fn recover_locked(app: &App, _publisher: &mut Publisher) -> AppResult<()> {
+    let intents: Vec<(i64, String)> = app.db.blocking(|c| {
+        let mut st =
+            c.prepare("SELECT release, proposal_ids FROM publish_intents ORDER BY release")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })?;
+    if intents.is_empty() {
+        return Ok(());
+    }
+    let served = ServedManifest::load(&app.releases.dir)?;
+    let system = Caller {
+        token_id: "system".into(),
+        name: "recovery".into(),
+        role: crate::auth::Role::Publisher,
+        request_id: None,
+    };
+    for (release, ids) in intents {
+        let ids: Vec<i64> = serde_json::from_str(&ids).unwrap_or_default();
+        let written = served.as_ref().filter(|m| m.release >= release as u64);
+        app.db.blocking(|conn| {
+            let tx = immediate(conn)?;
+            match written {
+                Some(m) => {
+                    tracing::warn!(release, "finishing a publish interrupted after its manifest was written");
+                    finalize(
+                        &tx,
+                        app,
+                        &system,
+                        Finalize {
+                            release: m.release,
+                            intent_release: release as u64,
+                            ids: &ids,
+                            served: m,
+                            kind: PublishKind::Publish,
+                            reason: Some("recovered after an interrupted publish"),
+                            duration_ms: 0,
+                            vetoed: 0,
+                        },
+                    )?;
+                }
+                None => {
+                    tracing::warn!(release, "discarding a publish interrupted before its manifest: its changes stay approved");
+                    tx.execute(
+                        "DELETE FROM publish_intents WHERE release = ?1",
+                        params![release],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+    }
+    app.releases.reload_served()
+}
+
+/// Re-signs (an empty release) when the served manifest expires within
+/// `publish.refresh_before_secs`; returns the new release, if one was cut.
+pub fn refresh_if_due(app: &App) -> AppResult<Option<u64>> {
+    let now = app.clock.now();
+    let due = app
+        .releases
+        .served()
+        .is_none_or(|m| m.expires_at - now < app.config.publish.refresh_before_secs);
+    if !due {
+        return Ok(None);
+    }
+    let system = Caller {
+        token_id: "system".into(),
+        name: "freshness".into(),
+        role: crate::auth::Role::Publisher,
+        request_id: None,
+    };
+    let r = publish(
+        app,
+        &system,
+        PublishKind::Refresh,
+        Some("manifest close to expiry: re-signed with no change"),
+    )?;
+    Ok(Some(r.release))
+}
+
+/// The listed entry as of the last release (for the console and the queue).
+pub fn entry(conn: &Connection, key: &Key) -> AppResult<Option<Entry>> {
+    review::current_entry(conn, key)
+}

@@ -1,0 +1,95 @@
+//! Operations: `/healthz`, `/readyz`, `/metrics`.
+//!
+//! - `/healthz` fails (503) when the served manifest expires within
+//!   `publish.alert_before_secs` (or has expired, or is missing): phones would soon call their
+//!   list stale. Loud on purpose: an expired manifest is the outage that bit remote-settings
+//!   and TUF deployments.
+//! - `/readyz`: the database answers and a manifest is being served.
+//! - `/metrics`: Prometheus text ([`crate::metrics`]).
+
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::tips;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// `GET /healthz`
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let now = state.clock.now();
+    let alert = state.config.publish.alert_before_secs;
+    match state.releases.served() {
+        Some(m) if m.expires_at - now > alert => axum::Json(json!({
+            "status": "ok",
+            "release": m.release,
+            "manifest_expires_in_secs": m.expires_at - now,
+        }))
+        .into_response(),
+        Some(m) => {
+            tracing::error!(
+                release = m.release,
+                expires_in_secs = m.expires_at - now,
+                "served manifest is about to expire (or has): the freshness job is not re-signing"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({
+                    "status": "manifest_expiring",
+                    "release": m.release,
+                    "manifest_expires_in_secs": m.expires_at - now,
+                })),
+            )
+                .into_response()
+        }
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "no_manifest"})),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /readyz`
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let db_ok = state
+        .db
+        .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .is_ok();
+    let manifest = state.releases.served().is_some();
+    let status = if db_ok && manifest {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({"database": db_ok, "manifest": manifest})),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
+    let now = state.clock.now();
+    let (received, answered, overdue) = state.db.call(move |c| tips::counts(c, now)).await?;
+    let m = &state.metrics;
+    m.tips_received.set(received as i64);
+    m.tips_answered.set(answered as i64);
+    m.tips_overdue.set(overdue as i64);
+    if let Some(s) = state.releases.served() {
+        m.release.set(s.release as i64);
+        m.entries.set(s.entry_count as i64);
+        m.manifest_age_seconds.set(now - s.created_at);
+        m.manifest_expires_in_seconds.set(s.expires_at - now);
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        m.encode(),
+    )
+        .into_response())
+}

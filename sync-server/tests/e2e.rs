@@ -1,0 +1,293 @@
+//! The whole loop over real processes: the `fraudshield-server` binary on 127.0.0.1 port 0,
+//! the real `fraudshield` CLI syncing from it. A citizen reports, two analysts approve, a
+//! publisher publishes, the phone syncs and the number is flagged; then revoked (an appeal),
+//! published, synced, and clean again.
+//!
+//! The `fraudshield` binary is built by `cargo test --workspace` (the CLI's own tests need
+//! it); run alone, build it first: `cargo build -p fraudshield-cli`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const SERVER: &str = env!("CARGO_BIN_EXE_fraudshield-server");
+
+fn cli_binary() -> PathBuf {
+    // target/<profile>/deps/e2e-… → target/<profile>/fraudshield
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join(format!("fraudshield{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p fraudshield-cli` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+fn admin(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(SERVER)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("FRAUDSHIELD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn token(data: &Path, role: &str, name: &str) -> String {
+    admin(data, &["token", "create", "--role", role, "--name", name])
+        .trim()
+        .to_owned()
+}
+
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Running {
+    fn start(data: &Path) -> Running {
+        let mut child = Command::new(SERVER)
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("FRAUDSHIELD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        // Bounded: the server prints its address once it listens (or exits, closing the pipe).
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("server did not report its address");
+        let url = line
+            .strip_prefix("listening on ")
+            .expect("address line")
+            .to_owned();
+        Running { child, url }
+    }
+
+    /// SIGTERM, then wait (bounded) for a clean exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..1200 {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("server did not stop within 60 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    http: reqwest::blocking::Client,
+    url: String,
+}
+
+impl Api {
+    fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{}", self.url, path.trim_start_matches('/')))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+    fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.url, path.trim_start_matches('/')))
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+}
+
+fn phone(cli: &Path, store: &Path, args: &[&str]) -> Value {
+    let out = Command::new(cli)
+        .arg("--dir")
+        .arg(store)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "fraudshield {args:?}: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap()
+}
+
+#[test]
+fn citizen_to_phone_and_back() {
+    let cli = cli_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let store = tmp.path().join("phone");
+    let init = admin(&data, &["init"]);
+    assert!(init.contains("admin token"));
+    let trust = data.join("keys").join("trust.txt");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data.join("keys").join("signing.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let reporter = token(&data, "reporter", "police-app");
+    let alice = token(&data, "analyst", "alice");
+    let bob = token(&data, "analyst", "bob");
+    let publisher = token(&data, "publisher", "pat");
+    let listed = admin(&data, &["token", "list", "--json"]);
+    assert!(!listed.contains(&alice), "token list never shows secrets");
+
+    // reqwest is built without a default TLS provider (the workspace uses rustls on ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+        url: server.url.clone(),
+    };
+    let sync = |api: &Api| {
+        phone(
+            &cli,
+            &store,
+            &[
+                "sync",
+                "--server",
+                &api.url,
+                "--trust",
+                trust.to_str().unwrap(),
+            ],
+        )
+    };
+    // A phone syncs the empty first release.
+    assert_eq!(sync(&api)["release"], 1);
+    let check = || phone(&cli, &store, &["check", "+86 138 0013 8000"]);
+    assert_eq!(check()["action"], "allow");
+
+    // A citizen reports.
+    let (st, receipt) = api.post(
+        "/v1/reports",
+        &reporter,
+        json!({"kind": "phone", "value": "138 0013 8000", "category": "police_impersonation",
+               "text": "自称公安，要求转账到安全账户", "client_id": "install-42"}),
+    );
+    assert_eq!(st, 201, "{receipt}");
+    let tid = receipt["tracking_id"].as_str().unwrap().to_owned();
+
+    // Alice proposes, Bob approves, Pat publishes.
+    let (st, p) = api.post(
+        "/v1/proposals",
+        &alice,
+        json!({"action": "add", "kind": "phone", "value": "+8613800138000", "category": "police_impersonation",
+               "risk": "high", "reason": "caller impersonates police; call-back confirmed", "tips": [tid]}),
+    );
+    assert_eq!(st, 201, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let (st, _) = api.post(&format!("/v1/proposals/{id}/approve"), &alice, json!({}));
+    assert_eq!(st, 403, "the proposer cannot approve");
+    let (st, _) = api.post(
+        &format!("/v1/proposals/{id}/approve"),
+        &bob,
+        json!({"reason": "ok"}),
+    );
+    assert_eq!(st, 200);
+    let (st, r) = api.post("/v1/publish", &publisher, json!({"reason": "e2e"}));
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["release"], 2);
+    let (st, _) = api.post(
+        &format!("/v1/tips/{tid}/answer"),
+        &alice,
+        json!({"outcome": "approved", "message": "已核实并加入预警名单"}),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        api.get(&format!("/v1/reports/{tid}")).1["answer"]["outcome"],
+        "approved"
+    );
+
+    // The phone syncs and the number is flagged.
+    let s = sync(&api);
+    assert_eq!(s["release"], 2, "{s}");
+    let v = check();
+    assert_eq!(v["action"], "block", "{v}");
+    assert_eq!(v["source"], "exact");
+    assert_eq!(v["category"], "police_impersonation");
+    // Nothing new: one conditional request.
+    assert_eq!(sync(&api)["path"], "up_to_date");
+
+    // An appeal revokes it; after publish and sync the number is clean again.
+    let (st, a) = api.post(
+        "/v1/appeals",
+        &bob,
+        json!({"kind": "phone", "value": "13800138000", "reason": "number reassigned to a new subscriber"}),
+    );
+    assert_eq!(st, 201, "{a}");
+    let (st, _) = api.post(
+        &format!("/v1/proposals/{}/approve", a["id"]),
+        &alice,
+        json!({}),
+    );
+    assert_eq!(st, 200);
+    let (st, r) = api.post("/v1/publish", &publisher, json!({}));
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(sync(&api)["release"], 3);
+    let v = check();
+    assert_eq!(v["action"], "allow", "{v}");
+    assert_eq!(v["source"], "none");
+
+    // SIGTERM: graceful shutdown, exit status 0; the data survives a restart.
+    assert!(server.stop().success());
+    let again = Running::start(&data);
+    let api = Api {
+        http: reqwest::blocking::Client::new(),
+        url: again.url.clone(),
+    };
+    assert_eq!(
+        api.get(&format!("/v1/reports/{tid}")).1["status"],
+        "answered"
+    );
+    assert_eq!(sync(&api)["path"], "up_to_date");
+    assert!(again.stop().success());
+}
