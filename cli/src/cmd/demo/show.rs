@@ -155,6 +155,10 @@ pub fn why(v: &Verdict) -> String {
             "from a mobile range that does not exist: a spoofed caller id".into()
         }
         Source::None => "on no list".into(),
+        Source::ListUnavailable => {
+            "the list is damaged or missing: NOT checked (protection off until a sync repairs it)"
+                .into()
+        }
     }
 }
 
