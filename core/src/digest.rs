@@ -115,21 +115,12 @@ impl StateDigest {
     /// assert_eq!(hex.len(), 64);
     /// ```
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0)
     }
 
     /// Parses 64 hex characters (either case).
     pub fn from_hex(hex: &str) -> Option<StateDigest> {
-        let bytes = hex.as_bytes();
-        if bytes.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let s = std::str::from_utf8(pair).ok()?;
-            out[i] = u8::from_str_radix(s, 16).ok()?;
-        }
-        Some(StateDigest(out))
+        crate::hex::decode(hex).map(StateDigest)
     }
 
     /// The digest bytes.

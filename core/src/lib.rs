@@ -9,6 +9,8 @@
 //!   single index holds every kind without collisions.
 //! - [`scan`]: finding identifiers inside an SMS or chat message.
 //! - [`entry`]: the small packed value stored with each blocklist entry, and blocklist changes.
+//! - [`rules`]: the rules every change to the list follows, checked by the publisher and by
+//!   every client with the same function.
 //! - [`verdict`]: the answer to a lookup and the policy that maps risk and direction to an action.
 //! - [`store`]: the on-device store — base [`snapshot`] (FST, mmap) + [`overlay`] + SQLite state,
 //!   with the blocklist's state [`digest`] maintained per change.
@@ -35,6 +37,7 @@
 pub mod digest;
 pub mod durable;
 pub mod entry;
+pub mod hex;
 pub mod identifier;
 pub mod key;
 pub mod kind;
@@ -42,6 +45,7 @@ pub mod outbox;
 pub mod overlay;
 pub mod protected;
 pub mod release;
+pub mod rules;
 pub mod scan;
 pub mod shield;
 pub mod snapshot;

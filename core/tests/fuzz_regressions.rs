@@ -242,6 +242,14 @@ mod seeds {
                 tag,
                 &read(dir.path(), "publisher/state"),
             );
+            // The list file the state names, kept apart: it is not a seed of the target.
+            let lists = root.with_file_name("fixtures").join("publisher_list");
+            std::fs::create_dir_all(&lists).unwrap();
+            std::fs::write(
+                lists.join(tag),
+                read(dir.path(), "publisher/list-0000000000000003.fsw"),
+            )
+            .unwrap();
             for entry in std::fs::read_dir(dir.path().join("artifacts")).unwrap() {
                 let bytes = std::fs::read(entry.unwrap().path()).unwrap();
                 let (h, c, body_len, at) = wire::read_header(&bytes).unwrap();
@@ -365,7 +373,7 @@ mod seeds {
 fn seeds_are_valid_artifacts() {
     use fraudshield_core::release::keys::{KeySet, SigningKey};
     use fraudshield_core::release::manifest::Manifest;
-    use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+    use fraudshield_core::release::publisher::Publisher;
     use fraudshield_core::release::signed::{Bundle, PayloadType, TrustState};
     use fraudshield_core::release::wire::{self, Limits};
 
@@ -395,7 +403,15 @@ fn seeds_are_valid_artifacts() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("publisher")).unwrap();
         std::fs::copy(&file, dir.path().join("publisher/state")).unwrap();
-        let p = Publisher::open(dir.path(), PublishConfig::default()).unwrap();
+        let list = fuzz_dir()
+            .join("fixtures/publisher_list")
+            .join(file.file_name().unwrap());
+        std::fs::copy(
+            &list,
+            dir.path().join("publisher/list-0000000000000003.fsw"),
+        )
+        .unwrap();
+        let p = Publisher::open(dir.path()).unwrap();
         assert_eq!(p.release(), 3);
     }
     for file in inputs("corpus", "snapshot") {

@@ -125,6 +125,11 @@ fn every_short_string_over_a_tricky_alphabet_is_handled() {
         if let Ok(p) = normalize_phone_prefix(raw) {
             let again = normalize_phone_prefix(p.canonical()).map(Identifier::into_canonical);
             assert_eq!(again.as_deref(), Ok(p.canonical()), "prefix {raw:?}");
+            assert_eq!(
+                phone::check_prefix_breadth(p.canonical()),
+                Ok(()),
+                "{raw:?}"
+            );
         }
     }
 }
@@ -159,6 +164,9 @@ proptest! {
             prop_assert!(again.is_ok(), "prefix canonical form rejected: {:?}", again);
             prop_assert_eq!(again.unwrap().into_canonical(), p.canonical());
             prop_assert!(Key::from_bytes(p.key().as_bytes()).is_ok());
+            // Every rule the publisher may send passes the clients' breadth check.
+            let breadth = phone::check_prefix_breadth(p.canonical());
+            prop_assert!(breadth.is_ok(), "{:?}", breadth);
         }
     }
 

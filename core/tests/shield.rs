@@ -22,7 +22,7 @@ use fraudshield_core::verdict::{Action, Direction, Source};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use sync_support::{Behavior, NOW, World};
+use sync_support::{Behavior, NOW, PATIENCE, World};
 
 const TOKEN: &str = "reporter-token-for-tests";
 
@@ -74,7 +74,8 @@ fn world(n: usize) -> World {
 
 fn config(w: &World) -> ShieldConfig {
     let mut c = ShieldConfig::new(&w.server.url(), &w.trust().to_trust_file());
-    c.request_timeout_ms = 5_000;
+    // Generous: a busy machine must not turn a slow loopback answer into a failure.
+    c.request_timeout_ms = PATIENCE.as_millis() as u64;
     c.reporter_token = Some(TOKEN.to_string());
     c
 }

@@ -5,6 +5,9 @@
 //! entries and the prefix rule carry category `n % 8` and risk `1 + n % 3`. A reader pins one
 //! state and checks that every key agrees with the version that state reports; single lookups
 //! check that the entry they return belongs to the version they report.
+//!
+//! The writer moves on from version `n` only once every reader has pinned a view of it, so the
+//! readers provably run during the updates however busy the machine is (no sleeps, no timing).
 #![allow(clippy::unwrap_used)]
 
 use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
@@ -13,7 +16,8 @@ use fraudshield_core::kind::Kind;
 use fraudshield_core::store::{Store, StoreOptions};
 use fraudshield_core::verdict::{Direction, Source};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 const KEYS: usize = 40;
 const VERSIONS: u64 = 60;
@@ -69,11 +73,15 @@ fn lookups_see_the_old_or_the_new_state_never_a_mix() {
         .unwrap(),
     );
     let done = Arc::new(AtomicBool::new(false));
+    const READERS: usize = 3;
+    // The last version each reader pinned a view of.
+    let pinned: Arc<Vec<AtomicU64>> = Arc::new((0..READERS).map(|_| AtomicU64::new(0)).collect());
 
     let mut readers = Vec::new();
-    for r in 0..3 {
+    for r in 0..READERS {
         let store = Arc::clone(&store);
         let done = Arc::clone(&done);
+        let pinned = Arc::clone(&pinned);
         readers.push(std::thread::spawn(move || {
             let mut checks = 0u64;
             let mut versions_seen = std::collections::BTreeSet::new();
@@ -108,6 +116,7 @@ fn lookups_see_the_old_or_the_new_state_never_a_mix() {
                         assert_eq!(v.source, Source::Prefix);
                     }
                     versions_seen.insert(n);
+                    pinned[r].store(n, Ordering::SeqCst);
                 }
                 checks += 1;
             }
@@ -133,18 +142,23 @@ fn lookups_see_the_old_or_the_new_state_never_a_mix() {
         if n % 7 == 0 {
             store.compact_in_background().join().unwrap().unwrap();
         }
+        // Every reader pins version n before the next one (bounded: only a stuck reader
+        // gets near the limit).
+        let limit = Instant::now() + Duration::from_secs(120);
+        while pinned.iter().any(|p| p.load(Ordering::SeqCst) < n) {
+            assert!(Instant::now() < limit, "a reader stopped at version {n}");
+            std::thread::yield_now();
+        }
     }
     done.store(true, Ordering::Release);
-    let mut total_versions = 0;
     for r in readers {
         let (checks, versions) = r.join().unwrap();
         assert!(checks >= 200);
-        total_versions += versions;
+        // The readers really ran during the updates: each pinned every version.
+        assert!(
+            versions as u64 >= VERSIONS,
+            "a reader saw only {versions} versions"
+        );
     }
-    // The readers really ran during the updates (not all before or after).
-    assert!(
-        total_versions > 3,
-        "readers saw only {total_versions} versions"
-    );
     store.verify().unwrap();
 }

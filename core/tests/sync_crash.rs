@@ -1,6 +1,9 @@
-//! Crash mid-apply: a child process syncs and is killed (SIGKILL) at random points, again and
+//! Crash mid-apply: a child process syncs and is killed (SIGKILL) at chosen points, again and
 //! again; every time, the store must reopen, pass its full integrity check and answer lookups
 //! exactly from either the release before or the release after, never anything else.
+//!
+//! The kill points are set by what the loopback server has seen (a held artifact request, a
+//! response written), never by a delay, so a busy machine cannot change what a round proves.
 #![allow(clippy::unwrap_used)]
 
 mod sync_support;
@@ -48,47 +51,114 @@ fn spawn_child(w: &World, store_dir: &std::path::Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Where a round kills the child. Chosen by the round number, never by the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillPoint {
+    /// While the server holds the first artifact request unanswered: nothing was downloaded,
+    /// so the old release must be intact.
+    ArtifactHeld,
+    /// As soon as the first artifact was sent: the child is verifying, staging or committing
+    /// (or done); either release is right.
+    AfterDownload,
+    /// As soon as the child writes to the store (the SQLite WAL grows, a new base file
+    /// appears): inside the commit or the snapshot install; either release is right.
+    Writing,
+    /// Not killed: the child finishes, and the new release must be live.
+    Never,
+}
+
+/// What the child's writes change in the store directory: the WAL's size and the base files.
+/// (The WAL of a freshly opened store is empty; a commit grows it.)
+fn footprint(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let len = e.metadata().ok()?.len();
+                    // Opening the store creates an empty WAL: only a written one counts.
+                    let watched = (name.ends_with("-wal") && len > 0) || name.starts_with("base-");
+                    watched.then_some((name, len))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
 #[test]
 fn crash_mid_apply_child_killed_at_random_points() {
     let mut w = World::new(1000);
-    let mut rng = Rng::new(2026);
-    // Calibrate: how long a whole child run takes here.
-    let calib_dir = w.tmp.path().join("calibration");
-    let t = Instant::now();
-    assert!(spawn_child(&w, &calib_dir).wait().unwrap().success());
-    let full = t.elapsed();
     let (mut old, mut new) = (0, 0);
-    let mut publish_time = Duration::ZERO;
     let start = Instant::now();
-    // 50 rounds at random points; if the machine's load shifted so much that every kill
-    // landed on one side of the commit, up to 10 more rounds aim at the side not yet seen.
-    for i in 0..60 {
-        if i >= 50 && old > 0 && new > 0 {
-            break;
-        }
+    for i in 0..48 {
+        let point = [
+            KillPoint::AfterDownload,
+            KillPoint::ArtifactHeld,
+            KillPoint::Writing,
+            KillPoint::Never,
+        ][i % 4];
         // Every fifth round starts from an empty store, so the snapshot path is killed too.
         let dir = w.tmp.path().join(format!("phone-{}", i / 5));
         let before = Store::open(&dir, StoreOptions::default())
             .unwrap()
             .list_version();
-        let t_pub = Instant::now();
         let release = w.publish_random(30);
-        publish_time += t_pub.elapsed();
+        // The child's requests: the manifest, then one or two artifacts.
+        let first = w.server.request_count();
+        if point == KillPoint::ArtifactHeld {
+            w.server.hold_from(first + 1);
+        }
+        let written = footprint(&dir);
         let mut child = spawn_child(&w, &dir);
-        let delay = match (i >= 50, old, new) {
-            (true, 0, _) => Duration::ZERO,
-            (true, _, 0) => full * 3,
-            _ => full.mul_f64(rng.below(1200) as f64 / 1000.0),
-        };
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        let _ = child.wait();
+        match point {
+            KillPoint::Writing => {
+                // Watch without sleeping (bounded), so the kill lands inside the write.
+                let deadline = Instant::now() + PATIENCE;
+                while footprint(&dir) == written && child.try_wait().unwrap().is_none() {
+                    assert!(
+                        Instant::now() < deadline,
+                        "round {i}: the child never wrote"
+                    );
+                    std::thread::yield_now();
+                }
+                let _ = child.kill();
+            }
+            KillPoint::ArtifactHeld => {
+                assert!(
+                    w.server.wait_requests(first + 2),
+                    "round {i}: no artifact request"
+                );
+                let _ = child.kill();
+            }
+            KillPoint::AfterDownload => {
+                let served = w.server.served();
+                // The manifest and the first artifact written: kill at once.
+                assert!(
+                    w.server.wait_served(served + 2),
+                    "round {i}: nothing served"
+                );
+                let _ = child.kill();
+            }
+            KillPoint::Never => {}
+        }
+        let status = wait_bounded(&mut child);
+        w.server.release();
+        if point == KillPoint::Never {
+            assert!(status.success(), "round {i}: the child failed");
+        }
         let store = Store::open(&dir, StoreOptions::default()).unwrap();
         store.verify().unwrap();
         let now = store.list_version();
+        let expected: &[u64] = match point {
+            KillPoint::ArtifactHeld => &[before],
+            KillPoint::AfterDownload | KillPoint::Writing => &[before, release],
+            KillPoint::Never => &[release],
+        };
         assert!(
-            now == before || now == release,
-            "round {i}: {before} -> {now}?"
+            expected.contains(&now),
+            "round {i} ({point:?}): {before} -> {now}, expected one of {expected:?}"
         );
         let floor = store
             .meta(meta::RELEASE)
@@ -108,13 +178,24 @@ fn crash_mid_apply_child_killed_at_random_points() {
         assert_serves(&store, &w.history, release);
     }
     println!(
-        "publishing {publish_time:?}; child run {full:?}; {} kills: {old} kept the old release, {new} had the new one; {:?}",
+        "{} rounds: {old} kept the old release, {new} had the new one; {:?}",
         old + new,
         start.elapsed()
     );
-    assert!(
-        old > 0 && new > 0,
-        "kills landed before and after the commit: {old}/{new}"
-    );
-    assert!(start.elapsed() < Duration::from_secs(120));
+}
+
+/// Waits for the child to exit, at most [`PATIENCE`] (a hung child is killed and fails the
+/// test).
+fn wait_bounded(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child did not exit within {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

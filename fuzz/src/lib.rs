@@ -20,7 +20,7 @@ use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
 use fraudshield_core::release::keys::{KeySet, SigningKey};
 use fraudshield_core::release::manifest::Manifest;
-use fraudshield_core::release::publisher::{PublishConfig, Publisher};
+use fraudshield_core::release::publisher::Publisher;
 use fraudshield_core::release::signed::{
     Bundle, Envelope, PayloadType, RotationStatement, TrustState,
 };
@@ -349,15 +349,23 @@ thread_local! {
 }
 
 /// Target `publisher_state`: the publisher's own state file (`publisher/state`), reopened.
+/// The file ends with a SHA-256 of the rest: the target rewrites that trailer, so mutations
+/// reach the parser instead of stopping at the checksum (which is tested on its own in
+/// `core/tests/publisher.rs`). The list file it names is absent unless a seed's is present.
 pub fn publisher_state(data: &[u8]) {
     PUBLISHER_DIR.with(|dir| {
         let Some(dir) = dir else {
             return;
         };
-        if std::fs::write(dir.path().join("publisher").join("state"), data).is_err() {
+        let mut file = data.to_vec();
+        if let Some(body) = file.len().checked_sub(32) {
+            let sum = fraudshield_core::release::keys::sha256(&file[..body]);
+            file[body..].copy_from_slice(&sum);
+        }
+        if std::fs::write(dir.path().join("publisher").join("state"), &file).is_err() {
             return;
         }
-        if let Ok(p) = Publisher::open(dir.path(), PublishConfig::default()) {
+        if let Ok(p) = Publisher::open(dir.path()) {
             let _ = (
                 p.release(),
                 p.list_id(),

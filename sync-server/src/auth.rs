@@ -14,7 +14,8 @@
 use crate::error::{AppError, AppResult};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fraudshield_core::release::keys::{hex, sha256};
+use fraudshield_core::hex::encode as hex;
+use fraudshield_core::release::keys::sha256;
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;

@@ -38,8 +38,9 @@ use crate::error::{AppError, AppResult};
 use crate::ident::{IdentifierView, key_from_db};
 use crate::review::{self, Action, Entry};
 use fraudshield_core::entry::{Category, Change, Risk};
+use fraudshield_core::hex::encode as hex;
 use fraudshield_core::key::Key;
-use fraudshield_core::release::keys::{SigningKey, hex, sha256};
+use fraudshield_core::release::keys::{SigningKey, sha256};
 use fraudshield_core::release::manifest::Manifest;
 use fraudshield_core::release::publisher::{PublishConfig, Publisher};
 use fraudshield_core::release::signed::Bundle;
@@ -114,7 +115,6 @@ impl ServedManifest {
 pub struct Releases {
     dir: PathBuf,
     signers: Vec<SigningKey>,
-    config: PublishConfig,
     publisher: Mutex<Publisher>,
     served: RwLock<Option<Arc<ServedManifest>>>,
     sink: Arc<dyn ReleaseSink>,
@@ -282,13 +282,19 @@ impl Releases {
         config: PublishConfig,
         sink: Arc<dyn ReleaseSink>,
     ) -> AppResult<Releases> {
-        let publisher = Publisher::open(dir, config)
+        let mut publisher = Publisher::open(dir)
             .map_err(|e| AppError::internal(format_args!("opening the publisher: {e}")))?;
+        // The publisher saves its configuration; the server's configuration file wins, as an
+        // explicit change from the next release on.
+        if publisher.config() != config {
+            publisher
+                .set_config(config)
+                .map_err(|e| AppError::internal(format_args!("publisher configuration: {e}")))?;
+        }
         let served = ServedManifest::load(dir)?.map(Arc::new);
         Ok(Releases {
             dir: dir.to_path_buf(),
             signers,
-            config,
             publisher: Mutex::new(publisher),
             served: RwLock::new(served),
             sink,
@@ -306,6 +312,7 @@ impl Releases {
         let mut p = Publisher::create(dir, list_id, config)
             .map_err(|e| AppError::internal(format_args!("creating the publisher: {e}")))?;
         p.publish(&[], &[signer], now)
+            .map(|report| report.release)
             .map_err(|e| AppError::internal(format_args!("first release: {e}")))
     }
 
@@ -418,10 +425,11 @@ pub fn publish(
     let signers: Vec<&SigningKey> = rel.signers.iter().collect();
     let cut = publisher.publish(&changes, &signers, now);
     let cut = match cut {
-        Ok(n) => n,
+        Ok(report) => report.release,
         Err(e) => {
-            // The in-memory publisher may hold half of this release: start again from disk.
-            if let Ok(p) = Publisher::open(&rel.dir, rel.config) {
+            // The publisher is all-or-nothing; reopening from disk also drops anything kept
+            // in memory only (the saved configuration was set at open).
+            if let Ok(p) = Publisher::open(&rel.dir) {
                 *publisher = p;
             }
             let _ = app.db.blocking(|c| {

@@ -19,8 +19,8 @@ use crate::calendar::{Calendar, DAY_SECS};
 use crate::db::immediate;
 use crate::error::{AppError, AppResult};
 use fraudshield_core::entry::Category;
+use fraudshield_core::hex::encode as hex;
 use fraudshield_core::key::Key;
-use fraudshield_core::release::keys::hex;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 

@@ -655,6 +655,56 @@ const THREE_DIGIT_CODES: &[u16] = &[
     992, 993, 994, 995, 996, 998,
 ];
 
+/// Checks that a canonical prefix rule is no broader than [`super::normalize_phone_prefix`]
+/// ever makes one: `+` and at least 2 digits, at least 2 of them after `+86` (`+86` or `+861`
+/// alone would flag every Chinese number or every mobile), or a bare `106…` SMS port range;
+/// digits only. It reads no allocation table, so its answer never changes when ranges are
+/// allocated: clients run it on every prefix rule they apply (see [`crate::rules`]).
+///
+/// ```
+/// use fraudshield_core::identifier::phone::check_prefix_breadth;
+/// assert!(check_prefix_breadth("+86170").is_ok());
+/// assert!(check_prefix_breadth("+86179").is_ok()); // unallocated, but not too broad
+/// assert!(check_prefix_breadth("10690").is_ok());
+/// assert!(check_prefix_breadth("+861").is_err());
+/// assert!(check_prefix_breadth("+8").is_err());
+/// assert!(check_prefix_breadth("170").is_err()); // not canonical: +86170
+/// ```
+pub fn check_prefix_breadth(canonical: &str) -> Result<(), NormalizeError> {
+    let (plus, digits) = match canonical.strip_prefix('+') {
+        Some(d) => (true, d),
+        None => (false, canonical),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NormalizeError::InvalidPrefix {
+            reason: "a prefix rule is + and digits, or a bare 106 SMS port range",
+        });
+    }
+    if !plus {
+        return if digits.starts_with("106") {
+            Ok(())
+        } else {
+            Err(NormalizeError::InvalidPrefix {
+                reason: "the only bare prefix rules are 106 SMS port ranges",
+            })
+        };
+    }
+    if digits.len() < 2 {
+        return Err(NormalizeError::InvalidPrefix {
+            reason: "at least 2 digits are needed after +",
+        });
+    }
+    if digits
+        .strip_prefix("86")
+        .is_some_and(|national| national.len() < 2)
+    {
+        return Err(NormalizeError::InvalidPrefix {
+            reason: "a Chinese prefix needs at least 2 digits after +86",
+        });
+    }
+    Ok(())
+}
+
 /// Normalizes a prefix rule; see [`super::normalize_phone_prefix`] for the accepted forms.
 pub(crate) fn normalize_prefix(raw: &str) -> Result<String, NormalizeError> {
     let (d, _star) = clean_digits(Kind::Phone, raw, true, true)?;

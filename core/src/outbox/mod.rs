@@ -502,7 +502,7 @@ fn new_client_id() -> Result<String, OutboxError> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| OutboxError::Invalid("no random source for the client id".to_string()))?;
-    Ok(crate::release::keys::hex(&bytes))
+    Ok(crate::hex::encode(&bytes))
 }
 
 #[cfg(test)]

@@ -39,8 +39,8 @@
 //! // Keep `key.to_file_text()` secret; give this to app developers:
 //! let trust_file = KeySet::new(vec![key.public()], 1).unwrap().to_trust_file();
 //! let mut publisher = Publisher::create(dir.path(), "cn-police", PublishConfig::default()).unwrap();
-//! let release = publisher.publish(&[], &[&key], 1_700_000_000).unwrap();
-//! assert_eq!(release, 1);
+//! let report = publisher.publish(&[], &[&key], 1_700_000_000).unwrap();
+//! assert_eq!(report.release, 1);
 //! # let _ = trust_file;
 //! ```
 

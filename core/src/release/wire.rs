@@ -559,7 +559,12 @@ impl Streamed<'_> {
 }
 
 fn wrap(header: &WireHeader, body: Vec<u8>, compression: Option<Compression>) -> Vec<u8> {
-    let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&body, 9);
+    // Compressed only when it may be used: the publisher's own 10M-entry state file is
+    // written uncompressed on every release.
+    let zlib = match compression {
+        Some(Compression::None) => Vec::new(),
+        _ => miniz_oxide::deflate::compress_to_vec_zlib(&body, 9),
+    };
     let use_zlib = match compression {
         Some(Compression::Zlib) => true,
         Some(Compression::None) => false,

@@ -11,8 +11,7 @@ use super::{
 use crate::digest::{LtHash, StateDigest};
 use crate::durable;
 use crate::entry::{Change, EntryValue};
-use crate::key::{self, Key};
-use crate::kind::Kind;
+use crate::key::Key;
 use crate::overlay::Overlay;
 use crate::snapshot::{self, Snapshot};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -41,7 +40,8 @@ impl Store {
     /// [`Staged`] knows the digest the state will have. The sync engine's half of
     /// [`Store::apply`]: it compares the digest with the signed one before committing.
     ///
-    /// Errors: [`StoreError::InvalidChange`] for a bad key or a prefix rule on a non-phone kind.
+    /// Errors: [`StoreError::InvalidChange`] for a change [`crate::rules::Rules::Apply`] refuses
+    /// (a bad key, a prefix rule on a non-phone kind or broader than the identifier rules allow).
     #[doc(hidden)]
     pub fn stage(&self, changes: &[Change]) -> Result<Staged, StoreError> {
         let view = self.load_full_view();
@@ -467,23 +467,17 @@ fn file_name_of(base: &Snapshot) -> Result<String, StoreError> {
 }
 
 fn check_change(index: usize, change: &Change) -> Result<(Vec<u8>, Option<u64>), StoreError> {
-    let bytes = change.key().as_bytes();
-    key::validate(bytes).map_err(|e| StoreError::InvalidChange {
-        index,
-        reason: e.to_string(),
-    })?;
-    match change {
-        Change::Remove(_) => Ok((bytes.to_vec(), None)),
-        Change::Upsert(k, v) => {
-            if v.prefix && k.kind() != Kind::Phone {
-                return Err(StoreError::InvalidChange {
-                    index,
-                    reason: "prefix rules exist only for phone numbers".to_string(),
-                });
-            }
-            Ok((bytes.to_vec(), Some(v.pack())))
+    crate::rules::check_change(change, crate::rules::Rules::Apply).map_err(|e| {
+        StoreError::InvalidChange {
+            index,
+            reason: e.to_string(),
         }
-    }
+    })?;
+    let bytes = change.key().as_bytes().to_vec();
+    Ok(match change {
+        Change::Remove(_) => (bytes, None),
+        Change::Upsert(_, v) => (bytes, Some(v.pack())),
+    })
 }
 
 fn stage_on(view: &View, changes: &[Change]) -> Result<Staged, StoreError> {

@@ -9,6 +9,7 @@ use crate::release::keys::{KeySet, sha256};
 use crate::release::manifest::{ArtifactRef, Manifest};
 use crate::release::signed::{Bundle, PayloadType, TrustState, VerifyError};
 use crate::release::wire::{self, Limits, WireError, WireHeader, WireKind};
+use crate::rules::{self, Rules};
 use crate::store::{InstallFromError, Store, StoreError};
 use std::time::Duration;
 
@@ -103,6 +104,7 @@ struct Persisted {
     release: u64,
     manifest_hash: Option<Vec<u8>>,
     expires_at: Option<i64>,
+    created_at: Option<i64>,
     list_id: Option<String>,
     trust: Option<TrustState>,
     etag: Option<String>,
@@ -115,6 +117,7 @@ fn load(store: &Store) -> Result<Persisted, SyncError> {
         release: be_u64(m(meta::RELEASE)?),
         manifest_hash: m(meta::MANIFEST)?,
         expires_at: be_i64(m(meta::EXPIRES_AT)?),
+        created_at: be_i64(m(meta::CREATED_AT)?),
         list_id: m(meta::LIST_ID)?.map(|b| String::from_utf8_lossy(&b).into_owned()),
         trust: m(meta::TRUST)?.and_then(|b| TrustState::decode(&b).ok()),
         etag: m(meta::ETAG)?
@@ -356,7 +359,10 @@ pub fn sync(
         return up_to_date(&run);
     };
     let Some(verified) = verify_manifest(store, &resp, &p, config, now)? else {
-        return up_to_date(&run);
+        // The held manifest, or a fresh signature of it just recorded: freshness is judged on
+        // what is stored now.
+        check_not_expired(&load(store)?, config, now)?;
+        return Ok(run.report(have, have, UpdatePath::UpToDate));
     };
     let manifest = &verified.manifest;
     let plan = plan(store, manifest, have, config);
@@ -488,10 +494,37 @@ fn verify_manifest(
         }));
     }
     if manifest.release == p.release && p.manifest_hash.is_some() {
-        if p.manifest_hash.as_deref() != Some(&hash[..]) {
+        let same = p.manifest_hash.as_deref() == Some(&hash[..]);
+        if !same && manifest.state_digest != store.digest().0 {
             return Err(invalid(Rejection::ReleaseConflict));
         }
-        if etag.is_some() && etag != p.etag {
+        // A newer signature over the release held (`Publisher::resign`): the same state, a
+        // later creation time. Only the times, the manifest hash and the ETag are recorded.
+        if !same && p.created_at.is_some_and(|c| manifest.created_at > c) {
+            if manifest.created_at > now.saturating_add(config.clock_skew_secs) {
+                return Err(invalid(Rejection::CreatedInFuture));
+            }
+            if now > manifest.expires_at.saturating_add(config.clock_skew_secs) {
+                return Err(SyncError::Stale {
+                    since: manifest.expires_at,
+                });
+            }
+            let etag_b = etag.unwrap_or_default();
+            store
+                .set_meta(&[
+                    (meta::MANIFEST, &hash[..]),
+                    (meta::EXPIRES_AT, &manifest.expires_at.to_be_bytes()),
+                    (meta::CREATED_AT, &manifest.created_at.to_be_bytes()),
+                    (meta::TRUST, &trust.encode()),
+                    (meta::ETAG, etag_b.as_bytes()),
+                    (meta::NOT_BEFORE, &0i64.to_be_bytes()),
+                ])
+                .map_err(storage)?;
+            return Ok(None);
+        }
+        // The manifest held, or an older signature over the same state (a lagging cache):
+        // nothing to record (an older one never moves freshness back).
+        if same && etag.is_some() && etag != p.etag {
             let e = etag.unwrap_or_default();
             store
                 .set_meta(&[(meta::ETAG, e.as_bytes())])
@@ -658,7 +691,12 @@ fn install_snapshot(
     } else {
         Vec::new()
     };
-    let entries = ApplyDelta::new(snap.entries(), delta);
+    // Every entry passes the rules a delta's changes pass (`Store::stage` checks those).
+    let entries = ApplyDelta::new(snap.entries(), delta).map(|e| {
+        let (k, v) = e.map_err(drop)?;
+        rules::check_entry(&k, &v, Rules::Apply).map_err(drop)?;
+        Ok::<_, ()>((k, v))
+    });
     let meta_values = v.meta_values();
     store
         .install_snapshot_from(

@@ -14,8 +14,10 @@
 //!    verifies the manifest's Ed25519 signature with the resulting key set (threshold: at least
 //!    one pinned key; see [`crate::release::signed`]).
 //! 4. Checks the list id (configured, or the one first accepted), the **rollback floor** (a
-//!    release below the last accepted one is refused; the same number with other content is
-//!    refused; the same manifest again means up to date), and time: a manifest created more
+//!    release below the last accepted one is refused; the same number with another state
+//!    digest is refused; the same manifest again means up to date; the same state signed again
+//!    with a later creation time — the publisher's re-sign before expiry — only refreshes the
+//!    recorded times, and an older signature of it changes nothing), and time: a manifest created more
 //!    than [`SyncConfig::clock_skew_secs`] in the device's future is refused, one expired more
 //!    than that long ago is not applied and reported as [`SyncError::Stale`].
 //! 5. Plans: the smallest delta whose base is ≤ the held release (one artifact for anyone up
@@ -158,7 +160,7 @@ pub enum Rejection {
         /// What the server offered.
         offered: u64,
     },
-    /// The same release number with different content.
+    /// The same release number with a different state digest.
     #[error("release number reused with different content")]
     ReleaseConflict,
     /// Created further in the future than the clock-skew tolerance: check the device clock.

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -41,13 +41,21 @@ pub enum Behavior {
 struct State {
     overrides: HashMap<String, Behavior>,
     requests: Vec<String>,
+    /// Responses written completely.
+    served: usize,
+    /// Requests from this position in the log on wait for [`Server::release`].
+    hold_from: Option<usize>,
 }
+
+/// How long a test waits for the server to see something before it gives up: only a hung
+/// client or server gets near it, so it bounds every wait without timing anything.
+pub const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A loopback server over a directory.
 pub struct Server {
     addr: std::net::SocketAddr,
     root: PathBuf,
-    state: Arc<Mutex<State>>,
+    state: Arc<(Mutex<State>, Condvar)>,
     stop: Arc<AtomicBool>,
     accept: Option<thread::JoinHandle<()>>,
 }
@@ -57,7 +65,7 @@ impl Server {
     pub fn start(root: &Path) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp, rt) = (state.clone(), stop.clone(), root.to_path_buf());
         let accept = thread::spawn(move || {
@@ -86,47 +94,85 @@ impl Server {
 
     /// Answers `path` (e.g. `/v1/manifest`) with `b` from now on.
     pub fn set(&self, path: &str, b: Behavior) {
-        self.state
-            .lock()
-            .unwrap()
-            .overrides
-            .insert(path.to_owned(), b);
+        self.lock().overrides.insert(path.to_owned(), b);
     }
 
     /// Serves `path` from the directory again.
     pub fn clear(&self, path: &str) {
-        self.state.lock().unwrap().overrides.remove(path);
+        self.lock().overrides.remove(path);
     }
 
     /// Serves every path from the directory again.
     pub fn clear_all(&self) {
-        self.state.lock().unwrap().overrides.clear();
+        self.lock().overrides.clear();
     }
 
     /// Every request head received so far (request line and headers).
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
+        self.lock().requests.clone()
     }
 
     /// How many requests were received.
     pub fn request_count(&self) -> usize {
-        self.state.lock().unwrap().requests.len()
+        self.lock().requests.len()
     }
 
     /// Forgets the request log.
     pub fn reset_requests(&self) {
-        self.state.lock().unwrap().requests.clear();
+        self.lock().requests.clear();
     }
 
     /// The served directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.0.lock().unwrap()
+    }
+
+    /// Waits (at most [`PATIENCE`]) until `done(state)`; false if it never came.
+    fn wait_until(&self, done: impl Fn(&State) -> bool) -> bool {
+        let (lock, cv) = &*self.state;
+        let guard = lock.lock().unwrap();
+        let (guard, _) = cv
+            .wait_timeout_while(guard, PATIENCE, |st| !done(st))
+            .unwrap();
+        done(&guard)
+    }
+
+    /// Requests from the `n`-th one on (0-based, counting every request received since the
+    /// log was last reset) are held unanswered until [`Server::release`].
+    pub fn hold_from(&self, n: usize) {
+        self.lock().hold_from = Some(n);
+    }
+
+    /// Answers held requests and holds no more.
+    pub fn release(&self) {
+        self.lock().hold_from = None;
+        self.state.1.notify_all();
+    }
+
+    /// Waits until `n` requests were received in all (at most [`PATIENCE`]).
+    pub fn wait_requests(&self, n: usize) -> bool {
+        self.wait_until(|st| st.requests.len() >= n)
+    }
+
+    /// Waits until `n` responses were written completely in all (at most [`PATIENCE`]).
+    pub fn wait_served(&self, n: usize) -> bool {
+        self.wait_until(|st| st.served >= n)
+    }
+
+    /// Responses written completely so far.
+    pub fn served(&self) -> usize {
+        self.lock().served
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.state.1.notify_all();
         let _ = TcpStream::connect(self.addr);
         if let Some(h) = self.accept.take() {
             let _ = h.join();
@@ -135,7 +181,7 @@ impl Drop for Server {
 }
 
 fn read_head(conn: &mut TcpStream) -> Option<String> {
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    conn.set_read_timeout(Some(PATIENCE)).ok()?;
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -162,12 +208,26 @@ fn write_head(
 
 fn etag_of(body: &[u8]) -> String {
     let d = fraudshield_core::release::keys::sha256(body);
-    format!("\"{}\"", fraudshield_core::release::keys::hex(&d[..8]))
+    format!("\"{}\"", fraudshield_core::hex::encode(&d[..8]))
 }
 
-fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicBool) {
-    let Some(head) = read_head(&mut conn) else {
-        return;
+fn handle(mut conn: TcpStream, root: &Path, state: &(Mutex<State>, Condvar), stop: &AtomicBool) {
+    let r = respond(&mut conn, root, state, stop);
+    let (lock, cv) = state;
+    if r.is_ok() {
+        lock.lock().unwrap().served += 1;
+    }
+    cv.notify_all();
+}
+
+fn respond(
+    conn: &mut TcpStream,
+    root: &Path,
+    state: &(Mutex<State>, Condvar),
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
+    let Some(head) = read_head(conn) else {
+        return Err(std::io::ErrorKind::InvalidData.into());
     };
     let path = head
         .lines()
@@ -181,22 +241,28 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
             .then(|| v.trim().to_owned())
     });
     let behavior = {
-        let mut st = state.lock().unwrap();
+        let (lock, cv) = state;
+        let mut st = lock.lock().unwrap();
+        let index = st.requests.len();
         st.requests.push(head.clone());
+        cv.notify_all();
+        while st.hold_from.is_some_and(|h| index >= h) && !stop.load(Ordering::SeqCst) {
+            st = cv.wait_timeout(st, PATIENCE).unwrap().0;
+        }
         st.overrides.get(&path).cloned()
     };
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
-    let _ = match behavior {
+    let _ = conn.set_write_timeout(Some(PATIENCE));
+    let r = match behavior {
         None => {
             let file = root.join(path.trim_start_matches('/'));
             match std::fs::read(&file) {
                 Ok(body) if !path.contains("..") => {
                     let etag = etag_of(&body);
                     if inm.as_deref() == Some(etag.as_str()) {
-                        write_head(&mut conn, 304, &[("ETag".into(), etag)])
+                        write_head(conn, 304, &[("ETag".into(), etag)])
                     } else {
                         write_head(
-                            &mut conn,
+                            conn,
                             200,
                             &[
                                 ("Content-Length".into(), body.len().to_string()),
@@ -206,7 +272,7 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
                         .and_then(|_| conn.write_all(&body))
                     }
                 }
-                _ => write_head(&mut conn, 404, &[("Content-Length".into(), "0".into())]),
+                _ => write_head(conn, 404, &[("Content-Length".into(), "0".into())]),
             }
         }
         Some(Behavior::Fixed {
@@ -216,11 +282,11 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
         }) => {
             let mut h = headers.clone();
             h.push(("Content-Length".into(), body.len().to_string()));
-            write_head(&mut conn, status, &h).and_then(|_| conn.write_all(&body))
+            write_head(conn, status, &h).and_then(|_| conn.write_all(&body))
         }
         Some(Behavior::Trickle { body, every }) => {
             let h = [("Content-Length".to_string(), body.len().to_string())];
-            let mut r = write_head(&mut conn, 200, &h);
+            let mut r = write_head(conn, 200, &h);
             for b in body {
                 if r.is_err() || stop.load(Ordering::SeqCst) {
                     break;
@@ -232,7 +298,7 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
         }
         Some(Behavior::Endless { max }) => {
             let start = Instant::now();
-            let mut r = write_head(&mut conn, 200, &[]);
+            let mut r = write_head(conn, 200, &[]);
             let chunk = vec![0x41u8; 64 * 1024];
             while r.is_ok() && start.elapsed() < max && !stop.load(Ordering::SeqCst) {
                 r = conn.write_all(&chunk);
@@ -241,7 +307,7 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
         }
         Some(Behavior::Huge { declared }) => {
             let h = [("Content-Length".to_string(), declared.to_string())];
-            let mut r = write_head(&mut conn, 200, &h);
+            let mut r = write_head(conn, 200, &h);
             let chunk = vec![0u8; 64 * 1024];
             let mut sent = 0u64;
             while r.is_ok() && sent < declared && !stop.load(Ordering::SeqCst) {
@@ -251,7 +317,7 @@ fn handle(mut conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicB
             r
         }
     };
-    let _ = conn.flush();
+    r.and_then(|()| conn.flush())
 }
 
 /// A small deterministic random generator (SplitMix64).
@@ -435,13 +501,19 @@ impl World {
 
     pub fn config(&self) -> SyncConfig {
         let mut c = SyncConfig::new(&self.server.url(), self.trust());
-        c.request_timeout = Duration::from_secs(5);
+        // Generous: a busy machine must not turn a slow answer into a failure. The tests of
+        // the deadline itself set their own.
+        c.request_timeout = PATIENCE;
         c
     }
 
     /// Publishes `changes` as the next release at time NOW.
     pub fn publish(&mut self, changes: &[Change]) -> u64 {
-        let r = self.publisher.publish(changes, &[&self.key], NOW).unwrap();
+        let r = self
+            .publisher
+            .publish(changes, &[&self.key], NOW)
+            .unwrap()
+            .release;
         self.history.push(self.publisher.entries().clone());
         assert_eq!(self.history.len() as u64, r + 1);
         r
@@ -473,6 +545,54 @@ impl World {
         now: i64,
     ) -> Result<SyncReport, SyncError> {
         fraudshield_core::sync::sync(store, &self.transport, config, now)
+    }
+
+    /// Serves release `publisher.release() + 1` made of `changes` as one delta, signed by the
+    /// world's key but cut without the publisher (and so without its rules): what a buggy or
+    /// compromised publisher could send. The publisher itself does not change.
+    pub fn forge_release(&mut self, changes: &[Change]) -> u64 {
+        use fraudshield_core::release::keys::sha256;
+        use fraudshield_core::release::manifest::{ArtifactKind, ArtifactRef};
+        use fraudshield_core::release::wire;
+        let from = self.publisher.release();
+        let n = from + 1;
+        let mut next = self.history.last().unwrap().clone();
+        for c in changes {
+            match c {
+                Change::Upsert(k, v) => next.insert(k.clone(), *v),
+                Change::Remove(k) => next.remove(k),
+            };
+        }
+        let bytes = wire::encode_delta("cn-test", from, n, changes, None);
+        let sha = sha256(&bytes);
+        let path = format!(
+            "artifacts/forged-{}.fsw",
+            fraudshield_core::hex::encode(&sha)
+        );
+        std::fs::write(self.pub_dir().join(&path), &bytes).unwrap();
+        let lt = LtHash::of_entries(next.iter().map(|(k, v)| (k.as_bytes(), v.pack())));
+        let m = Manifest {
+            list_id: "cn-test".into(),
+            release: n,
+            created_at: NOW,
+            expires_at: NOW + 86_400,
+            state_digest: lt.digest().0,
+            entry_count: next.len() as u64,
+            artifacts: vec![ArtifactRef {
+                kind: ArtifactKind::Delta,
+                from_release: from,
+                size: bytes.len() as u64,
+                sha256: sha,
+                path,
+            }],
+        };
+        let bundle = Bundle {
+            rotations: self.publisher.rotations().to_vec(),
+            manifest: Envelope::sign(PayloadType::Manifest, m.encode(), &[&self.key]),
+        };
+        serve(&self.server, "/v1/manifest", bundle.encode());
+        self.history.push(next);
+        n
     }
 
     pub fn pub_dir(&self) -> PathBuf {
