@@ -104,6 +104,8 @@ impl App {
         let dir = DataDir::new(&config.data_dir);
         dir.require_initialized()?;
         let db = Db::open(&dir.database())?;
+        crate::keys::finish_interrupted(&dir, publish_config(&config))
+            .map_err(StartError::Other)?;
         let key = dir.load_signing_key()?;
         let releases = Releases::open(&dir.releases(), vec![key], publish_config(&config), sink)?;
         let calendar =

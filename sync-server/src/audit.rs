@@ -85,7 +85,7 @@ pub fn append(conn: &Connection, r: &AuditRecord<'_>) -> AppResult<()> {
 }
 
 /// An audit row as the API shows it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Row id (increasing).
     pub id: i64,
@@ -112,6 +112,7 @@ pub struct AuditEntry {
     /// The four-eyes rule was relaxed.
     pub single_reviewer: bool,
     /// More, as JSON.
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
 }
 

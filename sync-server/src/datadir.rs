@@ -38,6 +38,9 @@ pub enum DataDirError {
     /// `init` on a directory that already holds a server.
     #[error("{0} is already initialized (server.sqlite exists)")]
     AlreadyInitialized(String),
+    /// Another process (a running server) holds the directory's lock.
+    #[error("{0} is in use by a running server: stop it, or do this through its API")]
+    Busy(String),
     /// `serve` on a directory that was never initialized.
     #[error("{0} is not initialized: run `fraudshield-server init` first")]
     NotInitialized(String),
@@ -99,6 +102,26 @@ impl DataDir {
         }
     }
 
+    /// Takes the directory's exclusive lock (`server.lock`), held until the returned guard is
+    /// dropped: `serve` holds it for its lifetime, and the commands that cut releases or change
+    /// keys take it, so two publishers never work on one directory.
+    pub fn lock(&self) -> Result<DirLock, DataDirError> {
+        let path = self.root.join("server.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock(file)),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(DataDirError::Busy(self.root.display().to_string()))
+            }
+            Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        }
+    }
+
     /// Creates the directories, a new signing key (owner-only) and the trust file. Refuses a
     /// directory that already holds a server.
     pub fn create(&self) -> Result<SigningKey, DataDirError> {
@@ -134,6 +157,10 @@ impl DataDir {
         Ok(SigningKey::from_file_text(&text)?)
     }
 }
+
+/// The data directory's lock; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct DirLock(#[allow(dead_code)] fs::File);
 
 #[cfg(unix)]
 fn restrict_dir(dir: &Path) -> std::io::Result<()> {

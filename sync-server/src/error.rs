@@ -26,14 +26,14 @@ pub struct AppError {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Envelope {
     /// The error.
     pub error: ErrorBody,
 }
 
 /// The inside of [`Envelope`].
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `invalid_identifier`, `rate_limited`.
     pub code: String,

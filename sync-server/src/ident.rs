@@ -7,9 +7,10 @@ use fraudshield_core::kind::Kind;
 use serde::{Deserialize, Serialize};
 
 /// An identifier in a request: kind and value as typed, optionally a phone prefix rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct IdentifierInput {
     /// `phone`, `bank`, `qq` or `alipay`.
+    #[schema(value_type = String, example = "phone")]
     pub kind: Kind,
     /// The value in any usual spelling.
     pub value: String,
@@ -43,9 +44,10 @@ pub fn normalize(kind: Kind, value: &str, prefix: bool) -> AppResult<Key> {
 }
 
 /// An identifier in a response: kind and canonical form.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct IdentifierView {
     /// The kind.
+    #[schema(value_type = String, example = "phone")]
     pub kind: Kind,
     /// The canonical form.
     pub value: String,

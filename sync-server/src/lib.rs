@@ -29,6 +29,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod batch;
 pub mod calendar;
 pub mod clock;
@@ -38,8 +39,10 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod ident;
+pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod protected;
 pub mod release;
 pub mod review;

@@ -6,6 +6,9 @@
 //! fraudshield-server [--data-dir DIR] token create --role ROLE --name NAME [--expires 30d]
 //! fraudshield-server [--data-dir DIR] token list [--json]
 //! fraudshield-server [--data-dir DIR] token revoke ID
+//! fraudshield-server [--data-dir DIR] publish [--reason TEXT] [--name NAME]
+//! fraudshield-server [--data-dir DIR] keys rotate
+//! fraudshield-server [--data-dir DIR] backup DEST
 //! fraudshield-server [--data-dir DIR] config
 //! ```
 //! Logs go to stderr (`FRAUDSHIELD_LOG=debug` for more); results and secrets shown once go
@@ -64,8 +67,34 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Cut the next release from every approved change (the server must not be running on
+    /// this directory: with it running, use POST /v1/publish).
+    Publish {
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+        /// The name recorded as the publisher in the audit log.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Copy the data directory consistently, even while the server runs.
+    Backup {
+        /// Destination directory (must not exist or be empty).
+        dest: PathBuf,
+    },
     /// Print the effective configuration (it holds no secrets).
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Hand trust to a new signing key (server stopped): a rotation statement signed by the
+    /// current key, then an empty release signed by the new one. Apps keep their pinned trust
+    /// file: the manifest carries the chain.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +177,59 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { addr_file, .. } => serve(config, clock, addr_file),
         Command::Token(t) => token(&config, &clock, t),
+        Command::Publish { reason, name } => {
+            let dir = DataDir::new(&config.data_dir);
+            dir.require_initialized()?;
+            let _lock = dir.lock()?;
+            let app = App::open(config, clock)?;
+            let caller = auth::Caller {
+                token_id: "cli".into(),
+                name,
+                role: Role::Publisher,
+                request_id: None,
+            };
+            let r = fraudshield_server::release::publish(
+                &app,
+                &caller,
+                fraudshield_server::release::PublishKind::Publish,
+                reason.as_deref(),
+            )?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let dir = DataDir::new(&config.data_dir);
+            dir.require_initialized()?;
+            let _lock = dir.lock()?;
+            let (old, new) = fraudshield_server::keys::rotate(
+                &dir,
+                fraudshield_server::app::publish_config(&config),
+            )?;
+            let app = App::open(config, clock)?;
+            let caller = auth::Caller {
+                token_id: "cli".into(),
+                name: "keys rotate".into(),
+                role: Role::Admin,
+                request_id: None,
+            };
+            let reason = format!("signing key rotated from {old} to {new}");
+            let r = fraudshield_server::release::publish(
+                &app,
+                &caller,
+                fraudshield_server::release::PublishKind::Refresh,
+                Some(&reason),
+            )?;
+            println!(
+                "{}",
+                serde_json::json!({"old_key": old, "new_key": new, "release": r.release})
+            );
+            Ok(())
+        }
+        Command::Backup { dest } => {
+            let r = fraudshield_server::backup::backup(&DataDir::new(&config.data_dir), &dest)?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&config)?);
             Ok(())
@@ -217,6 +299,10 @@ fn serve(config: Config, clock: Clock, addr_file: Option<PathBuf>) -> Result<()>
             "--single-reviewer: the four-eyes rule is relaxed (development/demo only); every affected audit row says so"
         );
     }
+    let dir = DataDir::new(&config.data_dir);
+    dir.require_initialized()?;
+    // Held until the process ends: no CLI publish or key rotation on a served directory.
+    let _lock = dir.lock()?;
     let app = App::open(config, clock)?;
     let state = AppState(Arc::new(app));
     let rt = tokio::runtime::Builder::new_multi_thread()

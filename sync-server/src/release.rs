@@ -143,7 +143,7 @@ impl PublishKind {
 }
 
 /// One change in a preview or a publish report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingChange {
     /// The proposal.
     pub proposal_id: i64,
@@ -154,15 +154,17 @@ pub struct PendingChange {
     /// Which identifier.
     pub identifier: IdentifierView,
     /// Category (add, change).
+    #[schema(value_type = Option<String>)]
     pub category: Option<Category>,
     /// Risk (add, change).
+    #[schema(value_type = Option<String>)]
     pub risk: Option<Risk>,
     /// Distinct reporters (add, change): stored as a log-scale bucket on phones.
     pub reports: Option<u32>,
 }
 
 /// What the next release would hold.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The release being served.
     pub current_release: u64,
@@ -177,7 +179,7 @@ pub struct Preview {
 }
 
 /// What a publish did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishReport {
     /// The release cut.
     pub release: u64,

@@ -30,7 +30,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 /// What a proposal does to the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// List a new identifier.
@@ -66,7 +66,7 @@ impl Action {
 }
 
 /// Where a proposal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for a second analyst.
@@ -105,7 +105,7 @@ impl Status {
 }
 
 /// A proposal as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Proposal {
     /// Id.
     pub id: i64,
@@ -116,8 +116,10 @@ pub struct Proposal {
     /// Which identifier.
     pub identifier: IdentifierView,
     /// New category (add, change).
+    #[schema(value_type = Option<String>)]
     pub category: Option<Category>,
     /// New risk (add, change).
+    #[schema(value_type = Option<String>)]
     pub risk: Option<Risk>,
     /// Why.
     pub reason: String,
@@ -245,11 +247,13 @@ pub fn current_entry(conn: &Connection, key: &Key) -> AppResult<Option<Entry>> {
 }
 
 /// A listed entry as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Category.
+    #[schema(value_type = String)]
     pub category: Category,
     /// Risk.
+    #[schema(value_type = String)]
     pub risk: Risk,
     /// Citizens' reports counted when it was published.
     pub reports: u32,
@@ -469,7 +473,7 @@ pub fn review(
 }
 
 /// One tip in a queue row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueTip {
     /// Tracking id.
     pub tracking_id: String,
@@ -490,7 +494,7 @@ pub struct QueueTip {
 }
 
 /// One identifier in the review queue.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueRow {
     /// The identifier.
     pub identifier: IdentifierView,

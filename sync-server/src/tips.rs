@@ -53,7 +53,7 @@ pub struct Recorded {
 }
 
 /// Where a tip stands, as the tipster sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TipStatus {
     /// Received, not answered yet.
@@ -63,7 +63,7 @@ pub enum TipStatus {
 }
 
 /// The analyst's verdict on a tip, as the tipster sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The tip was confirmed (the identifier is or will be listed).
@@ -82,7 +82,7 @@ impl Outcome {
 }
 
 /// The answer to a tip.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// Approved or rejected.
     pub outcome: Outcome,
@@ -93,7 +93,7 @@ pub struct Answer {
 }
 
 /// What `GET /v1/reports/{tracking_id}` shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TipView {
     /// The tracking id.
     pub tracking_id: String,

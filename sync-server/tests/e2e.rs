@@ -291,3 +291,118 @@ fn citizen_to_phone_and_back() {
     assert_eq!(sync(&api)["path"], "up_to_date");
     assert!(again.stop().success());
 }
+
+#[test]
+fn backup_while_serving_and_cli_publish_only_on_a_stopped_server() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    admin(&data, &["init"]);
+    let reporter = token(&data, "reporter", "app");
+    let alice = token(&data, "analyst", "alice");
+    let bob = token(&data, "analyst", "bob");
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::blocking::Client::new(),
+        url: server.url.clone(),
+    };
+    let (st, r) = api.post(
+        "/v1/reports",
+        &reporter,
+        json!({"kind": "qq", "value": "87654321", "category": "customer_service", "text": "fake refund", "contact": "me@example.com"}),
+    );
+    assert_eq!(st, 201);
+    let tid = r["tracking_id"].as_str().unwrap().to_owned();
+    // The CLI cannot cut a release while the server holds the directory.
+    let busy = Command::new(SERVER)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("publish")
+        .output()
+        .unwrap();
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("in use by a running server"));
+    // A backup while serving is a directory the server starts from, holding the tip.
+    let copy = tmp.path().join("copy");
+    let out = admin(&data, &["backup", copy.to_str().unwrap()]);
+    assert!(out.contains("database_bytes"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(copy.join("keys").join("signing.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (_, p) = api.post(
+        "/v1/proposals",
+        &alice,
+        json!({"action": "add", "kind": "qq", "value": "87654321", "category": "customer_service", "risk": "medium", "reason": "r", "tips": [tid]}),
+    );
+    let (st, _) = api.post(
+        &format!("/v1/proposals/{}/approve", p["id"]),
+        &bob,
+        json!({}),
+    );
+    assert_eq!(st, 200);
+    assert!(server.stop().success());
+    // Stopped: the CLI publishes the approved change.
+    let out = admin(&data, &["publish", "--reason", "nightly", "--name", "ops"]);
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["release"], 2);
+    assert_eq!(report["changes"], 1);
+    // The backup serves the state it was taken in: the tip, release 1.
+    let restored = Running::start(&copy);
+    let api = Api {
+        http: reqwest::blocking::Client::new(),
+        url: restored.url.clone(),
+    };
+    assert_eq!(
+        api.get(&format!("/v1/reports/{tid}")).1["status"],
+        "received"
+    );
+    assert_eq!(api.get("/healthz").1["release"], 1);
+    assert!(restored.stop().success());
+}
+
+#[test]
+fn key_rotation_keeps_phones_that_pinned_the_root_key() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = cli_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    admin(&data, &["init"]);
+    let trust = data.join("keys").join("trust.txt");
+    let trust_before = std::fs::read_to_string(&trust).unwrap();
+    let old_key = std::fs::read_to_string(data.join("keys").join("signing.key")).unwrap();
+    let (phone_a, phone_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let sync = |url: &str, store: &Path| {
+        phone(
+            &cli,
+            store,
+            &["sync", "--server", url, "--trust", trust.to_str().unwrap()],
+        )
+    };
+    let server = Running::start(&data);
+    assert_eq!(sync(&server.url, &phone_a)["release"], 1);
+    assert!(server.stop().success());
+
+    let out = admin(&data, &["keys", "rotate"]);
+    let rotated: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(rotated["release"], 2);
+    assert_ne!(rotated["old_key"], rotated["new_key"]);
+    let new_key = std::fs::read_to_string(data.join("keys").join("signing.key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert_eq!(
+        std::fs::read_to_string(&trust).unwrap(),
+        trust_before,
+        "apps keep the root"
+    );
+
+    let server = Running::start(&data);
+    // The phone that trusted the old key follows the chain; a new phone pinning the root too.
+    assert_eq!(sync(&server.url, &phone_a)["release"], 2);
+    assert_eq!(sync(&server.url, &phone_b)["release"], 2);
+    assert!(server.stop().success());
+}

@@ -742,3 +742,38 @@ async fn unknown_routes_and_methods_use_the_envelope() {
     assert!(m.contains("fraudshield_http_requests_total"), "{m}");
     assert!(m.contains("route=\"/nope\"") || m.contains("route=\"unmatched\""));
 }
+
+#[tokio::test]
+async fn openapi_describes_every_endpoint_with_its_security() {
+    let s = TestServer::new();
+    let r = s.get("/v1/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (_, p) in paths {
+        operations += p.as_object().unwrap().len();
+    }
+    let eps = endpoints();
+    assert_eq!(operations, eps.len(), "one operation per endpoint, no more");
+    for (ep, _) in eps {
+        let op = &doc["paths"][ep.path][ep.method.as_str().to_ascii_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} missing from openapi.json",
+            ep.method,
+            ep.path
+        );
+        let secured = op["security"].as_array().is_some_and(|a| !a.is_empty());
+        assert_eq!(
+            secured,
+            !ep.roles.is_empty(),
+            "{} {} security",
+            ep.method,
+            ep.path
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["schemas"]["ReportRequest"].is_object());
+}

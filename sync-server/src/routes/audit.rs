@@ -17,9 +17,11 @@ use fraudshield_core::kind::Kind;
 use serde::Deserialize;
 
 /// The query of `GET /v1/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Identifier kind (with `value`).
+    #[param(value_type = Option<String>)]
     pub kind: Option<Kind>,
     /// Identifier value (with `kind`).
     pub value: Option<String>,
@@ -41,6 +43,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit`
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "rows, oldest first (JSON, or CSV with format=csv)", body = Vec<crate::audit::AuditEntry>), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn query(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,

@@ -29,6 +29,7 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// `GET /v1/manifest`
+#[utoipa::path(get, path = "/v1/manifest", tag = "client protocol", responses((status = 200, description = "the signed manifest bundle", content_type = "application/octet-stream"), (status = 304, description = "not modified (If-None-Match)"), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn manifest(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let m = state
         .releases
@@ -66,6 +67,7 @@ fn valid_artifact_name(name: &str) -> bool {
 }
 
 /// `GET /artifacts/{name}`
+#[utoipa::path(get, path = "/artifacts/{name}", tag = "client protocol", params(("name" = String, Path, description = "<sha256 hex>.fsw")), responses((status = 200, description = "the artifact", content_type = "application/octet-stream"), (status = 304, description = "not modified (If-None-Match)"), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn artifact(
     State(state): State<AppState>,
     Path(name): Path<String>,

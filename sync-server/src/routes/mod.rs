@@ -21,7 +21,7 @@
 //! | GET | `/v1/releases` | publisher, analyst, admin |
 //! | GET | `/v1/manifest` | public |
 //! | GET | `/artifacts/{name}` | public |
-//! | GET | `/healthz`, `/readyz`, `/metrics` | public |
+//! | GET | `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` | public |
 
 pub mod audit;
 pub mod batches;
@@ -232,6 +232,13 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             PUBLIC,
             "Prometheus metrics",
             get(ops::metrics),
+        ),
+        ep(
+            M::GET,
+            "/v1/openapi.json",
+            PUBLIC,
+            "This API as OpenAPI 3.1, generated from the code",
+            get(ops::openapi),
         ),
     ]
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// `GET /healthz`
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "ok", body = Object), (status = 503, description = "manifest missing or close to expiry", body = Object), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let now = state.clock.now();
     let alert = state.config.publish.alert_before_secs;
@@ -51,6 +52,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /readyz`
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready", body = Object), (status = 503, description = "not ready", body = Object), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db_ok = state
         .db
@@ -71,6 +73,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "application/openmetrics-text", body = String), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
     let now = state.clock.now();
     let (received, answered, overdue) = state.db.call(move |c| tips::counts(c, now)).await?;
@@ -92,4 +95,10 @@ pub async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
         m.encode(),
     )
         .into_response())
+}
+
+/// `GET /v1/openapi.json`: this API, generated from the code.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi() -> Response {
+    axum::Json(crate::openapi::document()).into_response()
 }

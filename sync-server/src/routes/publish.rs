@@ -10,6 +10,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/publish/preview`: what the next release would hold.
+#[utoipa::path(get, path = "/v1/publish/preview", tag = "publishing", responses((status = 200, body = Preview), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn preview(State(state): State<AppState>) -> AppResult<axum::Json<Preview>> {
     let st = state.clone();
     let p = tokio::task::spawn_blocking(move || release::preview(&st))
@@ -19,7 +20,7 @@ pub async fn preview(State(state): State<AppState>) -> AppResult<axum::Json<Prev
 }
 
 /// The body of `POST /v1/publish`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct PublishRequest {
     /// Why (recorded in the audit log).
     #[serde(default)]
@@ -27,6 +28,7 @@ pub struct PublishRequest {
 }
 
 /// `POST /v1/publish`: cuts the next release from every approved change.
+#[utoipa::path(post, path = "/v1/publish", tag = "publishing", request_body = PublishRequest, responses((status = 200, body = PublishReport), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
@@ -48,7 +50,7 @@ pub async fn publish(
 }
 
 /// One release in the history.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseRow {
     /// Number.
     pub release: u64,
@@ -69,6 +71,7 @@ pub struct ReleaseRow {
 }
 
 /// `GET /v1/releases`: the last 100 releases, newest first.
+#[utoipa::path(get, path = "/v1/releases", tag = "publishing", responses((status = 200, body = Vec<ReleaseRow>), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>) -> AppResult<axum::Json<Vec<ReleaseRow>>> {
     let rows = state
         .db

@@ -36,7 +36,7 @@ use fraudshield_core::release::keys::sha256;
 use serde::{Deserialize, Serialize};
 
 /// The body of `POST /v1/reports`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ReportRequest {
     /// `phone`, `bank`, `qq` or `alipay`.
     pub kind: String,
@@ -56,7 +56,7 @@ pub struct ReportRequest {
 }
 
 /// The answer of `POST /v1/reports`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportReceipt {
     /// Keep it to ask for the answer.
     pub tracking_id: String,
@@ -73,6 +73,7 @@ fn has_control(s: &str, allow_newlines: bool) -> bool {
 }
 
 /// `POST /v1/reports`
+#[utoipa::path(post, path = "/v1/reports", tag = "citizens", request_body = ReportRequest, responses((status = 201, description = "durably recorded (or merged into the same client's tip)", body = ReportReceipt), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,6 +171,7 @@ pub async fn submit(
 }
 
 /// `GET /v1/reports/{tracking_id}`
+#[utoipa::path(get, path = "/v1/reports/{tracking_id}", tag = "citizens", params(("tracking_id" = String, Path, description = "32 lower-case hex digits")), responses((status = 200, description = "status and answer", body = TipView), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn status(
     State(state): State<AppState>,
     Path(tracking_id): Path<String>,

@@ -15,7 +15,8 @@ use fraudshield_core::entry::{Category, Risk};
 use serde::{Deserialize, Serialize};
 
 /// Query of `GET /v1/review/queue`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Only identifiers with an overdue tip.
     #[serde(default)]
@@ -28,6 +29,7 @@ pub struct QueueQuery {
 }
 
 /// `GET /v1/review/queue`: identifiers with unanswered tips, overdue first.
+#[utoipa::path(get, path = "/v1/review/queue", tag = "analysts", params(QueueQuery), responses((status = 200, body = Vec<QueueRow>), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn queue(
     State(state): State<AppState>,
     Query(q): Query<QueueQuery>,
@@ -42,7 +44,7 @@ pub async fn queue(
 }
 
 /// The body of `POST /v1/proposals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ProposalRequest {
     /// `add`, `change` or `revoke`.
     pub action: Action,
@@ -50,8 +52,10 @@ pub struct ProposalRequest {
     #[serde(flatten)]
     pub identifier: IdentifierInput,
     /// Category (add, change).
+    #[schema(value_type = Option<String>)]
     pub category: Option<Category>,
     /// Risk (add, change).
+    #[schema(value_type = Option<String>)]
     pub risk: Option<Risk>,
     /// Why.
     pub reason: String,
@@ -61,6 +65,7 @@ pub struct ProposalRequest {
 }
 
 /// `POST /v1/proposals`
+#[utoipa::path(post, path = "/v1/proposals", tag = "analysts", request_body = ProposalRequest, responses((status = 201, body = Proposal), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn propose(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,7 +99,7 @@ async fn create(
 }
 
 /// The body of `POST /v1/appeals`: revoke a false positive.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AppealRequest {
     /// The listed identifier.
     #[serde(flatten)]
@@ -108,6 +113,7 @@ pub struct AppealRequest {
 
 /// `POST /v1/appeals`: a revocation of a false positive, reviewed like any proposal and sent
 /// to phones as a removal.
+#[utoipa::path(post, path = "/v1/appeals", tag = "analysts", request_body = AppealRequest, responses((status = 201, body = Proposal), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn appeal(
     State(state): State<AppState>,
     caller: Caller,
@@ -127,15 +133,18 @@ pub async fn appeal(
 }
 
 /// Query of `GET /v1/proposals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this status.
+    #[param(value_type = Option<String>)]
     pub status: Option<Status>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
 
 /// `GET /v1/proposals`
+#[utoipa::path(get, path = "/v1/proposals", tag = "analysts", params(ListQuery), responses((status = 200, body = Vec<Proposal>), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -149,6 +158,7 @@ pub async fn list(
 }
 
 /// `GET /v1/proposals/{id}`
+#[utoipa::path(get, path = "/v1/proposals/{id}", tag = "analysts", params(("id" = i64, Path, description = "proposal id")), responses((status = 200, body = Proposal), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -162,7 +172,7 @@ pub async fn get(
 }
 
 /// The body of approve and reject.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReviewRequest {
     /// Why (required to reject).
     #[serde(default)]
@@ -186,6 +196,7 @@ async fn decide(
 }
 
 /// `POST /v1/proposals/{id}/approve`: by an analyst other than the proposer.
+#[utoipa::path(post, path = "/v1/proposals/{id}/approve", tag = "analysts", params(("id" = i64, Path, description = "proposal id")), request_body = ReviewRequest, responses((status = 200, body = Proposal), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -196,6 +207,7 @@ pub async fn approve(
 }
 
 /// `POST /v1/proposals/{id}/reject`: with a reason.
+#[utoipa::path(post, path = "/v1/proposals/{id}/reject", tag = "analysts", params(("id" = i64, Path, description = "proposal id")), request_body = ReviewRequest, responses((status = 200, body = Proposal), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn reject(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,7 +218,7 @@ pub async fn reject(
 }
 
 /// The body of `POST /v1/tips/{tracking_id}/answer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AnswerRequest {
     /// `approved` or `rejected`.
     pub outcome: Outcome,
@@ -215,6 +227,7 @@ pub struct AnswerRequest {
 }
 
 /// `POST /v1/tips/{tracking_id}/answer`
+#[utoipa::path(post, path = "/v1/tips/{tracking_id}/answer", tag = "analysts", params(("tracking_id" = String, Path, description = "32 lower-case hex digits")), request_body = AnswerRequest, responses((status = 200, body = TipView), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn answer(
     State(state): State<AppState>,
     caller: Caller,
@@ -251,13 +264,14 @@ pub async fn answer(
 }
 
 /// The answer of `GET /v1/tips/{tracking_id}/contact`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactView {
     /// The contact, or null when none was left or it was deleted after its retention.
     pub contact: Option<String>,
 }
 
 /// `GET /v1/tips/{tracking_id}/contact`: audited.
+#[utoipa::path(get, path = "/v1/tips/{tracking_id}/contact", tag = "analysts", params(("tracking_id" = String, Path, description = "32 lower-case hex digits")), responses((status = 200, body = ContactView), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn contact(
     State(state): State<AppState>,
     caller: Caller,
