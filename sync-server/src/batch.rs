@@ -52,7 +52,7 @@ pub struct Imported {
 }
 
 /// What [`review`] did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reviewed {
     /// The batch.
     pub batch_id: i64,

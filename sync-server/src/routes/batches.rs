@@ -27,6 +27,7 @@ async fn decide(
 
 /// `POST /v1/batches/{id}/approve`: every pending proposal of the batch, by an analyst other
 /// than the importer.
+#[utoipa::path(post, path = "/v1/batches/{id}/approve", tag = "analysts", params(("id" = i64, Path, description = "batch id")), request_body = ReviewRequest, responses((status = 200, body = Reviewed), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -37,6 +38,7 @@ pub async fn approve(
 }
 
 /// `POST /v1/batches/{id}/reject`: with a reason.
+#[utoipa::path(post, path = "/v1/batches/{id}/reject", tag = "analysts", params(("id" = i64, Path, description = "batch id")), request_body = ReviewRequest, responses((status = 200, body = Reviewed), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)), security(("bearer" = [])))]
 pub async fn reject(
     State(state): State<AppState>,
     caller: Caller,
