@@ -1156,3 +1156,67 @@ fn a_broken_outbox_never_stops_the_protection() {
     );
     assert_eq!(shield.status_at(NOW).reports.pending, 0);
 }
+
+/// Answers one HTTP request on loopback with `response`, and returns what it received (head and
+/// body). Every wait is bounded.
+fn serve_once(response: &'static str) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            assert_eq!(conn.read(&mut byte).unwrap(), 1, "client closed early");
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8(buf).unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        conn.read_exact(&mut body).unwrap();
+        conn.write_all(response.as_bytes()).unwrap();
+        (head, body)
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_built_in_http_transport_posts_a_report_over_a_real_socket() {
+    let (url, server) = serve_once(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 43\r\nConnection: close\r\n\r\n{\"tracking_id\":\"TIP-7\",\"status\":\"received\"}",
+    );
+    let (dir, mut config) = dir_and_config();
+    config.report_url = Some(url);
+    let shield = Shield::open(dir.path(), config).unwrap();
+    let a = shield.queue_report(report(Kind::Qq, "87654321")).unwrap();
+    let transport = fraudshield_core::sync::http::HttpTransport::new().unwrap();
+    assert_eq!(shield.send_reports_at(&transport, NOW).unwrap().sent, 1);
+    let (head, body) = server.join().unwrap();
+    assert!(head.starts_with("POST /v1/reports HTTP/1.1\r\n"), "{head}");
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains(&format!(
+        "authorization: bearer {}",
+        TOKEN.to_ascii_lowercase()
+    )));
+    assert!(lower.contains("content-type: application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["kind"], "qq");
+    assert_eq!(body["value"], "87654321");
+    assert_eq!(
+        state_of(&shield, a.id),
+        ReportState::Sent {
+            tracking_id: "TIP-7".into(),
+            sent_at: NOW
+        }
+    );
+}

@@ -475,6 +475,43 @@ impl Shield {
     /// Uploads the due reports now, without a list sync. **Network I/O** through `transport`;
     /// one sync or upload at a time. Errors only when the outbox itself fails: network failures
     /// and refusals are recorded on each report.
+    ///
+    /// ```
+    /// use fraudshield_core::entry::Category;
+    /// use fraudshield_core::kind::Kind;
+    /// use fraudshield_core::shield::{CitizenReport, ReportState, Shield, ShieldConfig};
+    /// use fraudshield_core::sync::transport::*;
+    ///
+    /// /// Stands in for the app's HTTP stack and the server: every report is received.
+    /// struct Intake;
+    /// impl Transport for Intake {
+    ///     fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+    ///         assert_eq!((req.method, req.url.as_str()), (HttpMethod::Post, "https://tips.example.org/v1/reports"));
+    ///         assert_eq!(req.header("authorization"), Some("Bearer my-app-token"));
+    ///         let body = br#"{"tracking_id":"2026-000042","status":"received"}"#.to_vec();
+    ///         Ok(HttpResponse { status: 201, headers: vec![], body })
+    ///     }
+    /// }
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let key = fraudshield_core::release::keys::SigningKey::generate().unwrap();
+    /// # let trust = fraudshield_core::release::keys::KeySet::new(vec![key.public()], 1).unwrap().to_trust_file();
+    /// let mut config = ShieldConfig::new("https://tips.example.org/", &trust);
+    /// config.reporter_token = Some("my-app-token".to_string());
+    /// let shield = Shield::open(dir.path(), config).unwrap();
+    /// let queued = shield.queue_report(CitizenReport {
+    ///     kind: Kind::Phone,
+    ///     value: "138 0013 8000".to_string(),
+    ///     category: Category::PoliceImpersonation,
+    ///     text: "自称公安局，要求转账到安全账户".to_string(),
+    ///     contact: None,
+    /// }).unwrap();
+    /// assert_eq!(shield.send_reports(&Intake).unwrap().sent, 1);
+    /// let sent = &shield.reports().unwrap()[0];
+    /// assert_eq!(sent.id, queued.id);
+    /// assert!(matches!(&sent.state, ReportState::Sent { tracking_id, .. } if tracking_id == "2026-000042"));
+    /// assert_eq!(sent.value, None); // erased from the device once the server has it
+    /// ```
     pub fn send_reports(&self, transport: &dyn Transport) -> Result<ReportUploads, ShieldError> {
         self.send_reports_at(transport, unix_now())
     }
