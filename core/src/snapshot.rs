@@ -38,17 +38,18 @@
 //!    a later lookup panic, loop or overflow. The `fst` crate's own open (`fst::raw::Fst::new`)
 //!    reads only the trailer (version, entry count, root address) and, as its comments say,
 //!    trusts the rest: a bad node address or length panics later, inside a lookup. So open
-//!    decodes every node reachable from the root exactly once (a depth-first walk over the node
-//!    graph, memoized by address) and requires that every transition points to a node written
-//!    *before* its parent (the builder writes children first, so this proves the graph has no
-//!    cycle and every walk ends), that no key is longer than a key can be, that the sum of the
-//!    outputs along any path fits in a `u64`, and that the number of paths to a final state
-//!    equals the entry count in the header. The decoding runs inside
-//!    [`std::panic::catch_unwind`]: a node the `fst` crate cannot decode is reported as
-//!    [`SnapshotError::Corrupt`], not as a panic. Every operation a lookup or a stream performs
-//!    on a node (reading its inputs, outputs and transition addresses, the 256-byte transition
-//!    index of large nodes, which lies between bytes already read) was exercised on every
-//!    reachable node, so once open succeeds no lookup can index outside the file.
+//!    decodes every node once, in one linear walk (the builder writes nodes back to back,
+//!    children before parents, so each node ends where the next one down begins), and requires
+//!    that every transition points to the address of a node written *before* its parent (so the
+//!    graph has no cycle and every walk ends), that no node is a dead end, and that every output
+//!    is at most a packed value's 10 bits (so their sum along a path cannot overflow). The
+//!    decoding runs inside [`std::panic::catch_unwind`]: a node the `fst` crate cannot decode is
+//!    reported as [`SnapshotError::Corrupt`], not as a panic. Every operation a lookup or a
+//!    stream performs on a node (reading its inputs, outputs and transition addresses, the
+//!    256-byte transition index of large nodes, which lies between bytes already read) was
+//!    exercised on every node, so once open succeeds no lookup can index outside the file.
+//!    Streams stop after the header's entry count: a crafted graph with more paths than entries
+//!    cannot make one run away.
 //!
 //! What open does *not* do is recompute the digest from every entry (one element hash per entry):
 //! [`Snapshot::verify`] does that, and the store runs it on demand (`Store::verify`). The
@@ -63,7 +64,6 @@ use crate::digest::{DIGEST_FORMAT_VERSION, LtHash, StateDigest};
 use crate::entry::{EntryValue, VALUE_FORMAT_VERSION};
 use crate::key::{self, KeyError};
 use crate::kind::Kind;
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Cursor, Seek, SeekFrom, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -452,13 +452,8 @@ impl Snapshot {
         if fst.len() as u64 != header.entries {
             return Err(SnapshotError::Corrupt("entry count does not match header"));
         }
-        let keys = catch_unwind(AssertUnwindSafe(|| check_structure(&fst)))
+        catch_unwind(AssertUnwindSafe(|| check_structure(&fst)))
             .map_err(|_| SnapshotError::Corrupt("FST node cannot be decoded"))??;
-        if keys != header.entries {
-            return Err(SnapshotError::Corrupt(
-                "FST key count does not match header",
-            ));
-        }
         Ok(Snapshot {
             fst,
             header,
@@ -534,6 +529,7 @@ impl Snapshot {
         use fst::IntoStreamer;
         SnapshotStream {
             inner: self.fst.range().ge(from).into_stream(),
+            left: self.header.entries,
         }
     }
 
@@ -577,72 +573,90 @@ impl Snapshot {
     }
 }
 
-/// What the structural check learns about the part of the FST below one node.
-#[derive(Clone, Copy)]
-struct Below {
-    /// Paths from the node to a final state (keys).
-    keys: u64,
-    /// The largest sum of outputs along such a path.
-    max_output: u64,
-    /// The longest path, in transitions.
-    depth: usize,
-}
+/// Where the first node of an FST starts: after the `fst` crate's version and type words.
+const FST_NODES_START: usize = 16;
 
-/// Decodes every node reachable from the root once (see the [module docs](self)) and returns the
-/// number of keys. May panic inside the `fst` crate on undecodable bytes: the caller catches it.
-fn check_structure(fst: &fst::raw::Fst<SnapshotBytes>) -> Result<u64, SnapshotError> {
+/// The address of the empty final node, which is never written (`fst`'s `EMPTY_ADDRESS`).
+const EMPTY_ADDRESS: usize = 0;
+
+/// The largest output a transition or final state of a valid snapshot carries: outputs along a
+/// path add up to a packed [`EntryValue`], which has 10 bits.
+const MAX_OUTPUT: u64 = (1 << 10) - 1;
+
+/// Decodes every node of the FST once and checks that the graph is sound (see the
+/// [module docs](self)). May panic inside the `fst` crate on undecodable bytes: the caller
+/// catches it.
+///
+/// The builder writes nodes back to back, children before parents, from byte 16 up to the root:
+/// each node's first byte follows the previous node's last byte (its address). So one linear
+/// walk down from the root decodes every node once, without a map: it marks where each node is
+/// and where each transition points, and checks that every transition points below its own node
+/// (no cycle), that no node is a dead end (not final and without transitions) and that outputs
+/// are bounded (their sum along a path cannot overflow). At the end every transition target
+/// must be a node address (no jump into the middle of a node).
+fn check_structure(fst: &fst::raw::Fst<SnapshotBytes>) -> Result<(), SnapshotError> {
     const BAD: SnapshotError = SnapshotError::Corrupt("FST structure");
-    let max_depth = key::MAX_CANONICAL_LEN + 1;
     let root = fst.root().addr();
-    let mut done: HashMap<usize, Below> = HashMap::new();
-    // (address, children already pushed)
-    let mut stack: Vec<(usize, bool)> = vec![(root, false)];
-    while let Some((addr, expanded)) = stack.pop() {
-        if done.contains_key(&addr) {
-            continue;
-        }
+    if root == EMPTY_ADDRESS {
+        return Ok(());
+    }
+    let words = fst.as_bytes().len() / 64 + 1;
+    let (mut starts, mut targets) = (vec![0u64; words], vec![0u64; words]);
+    let mark = |bits: &mut [u64], a: usize| bits[a / 64] |= 1 << (a % 64);
+    let mut addr = root;
+    loop {
         let node = fst.node(addr);
-        if !expanded {
-            stack.push((addr, true));
-            for t in node.transitions() {
-                // Children are written before their parent: a transition to the same or a later
-                // address would allow a cycle.
-                if t.addr >= addr {
-                    return Err(BAD);
-                }
-                if !done.contains_key(&t.addr) {
-                    stack.push((t.addr, false));
-                }
+        mark(&mut starts, addr);
+        if node.is_final() {
+            if node.final_output().value() > MAX_OUTPUT {
+                return Err(BAD);
             }
-            continue;
-        }
-        let mut below = Below {
-            keys: u64::from(node.is_final()),
-            max_output: if node.is_final() {
-                node.final_output().value()
-            } else {
-                0
-            },
-            depth: 0,
-        };
-        for t in node.transitions() {
-            let child = done.get(&t.addr).ok_or(BAD)?;
-            below.keys = below.keys.checked_add(child.keys).ok_or(BAD)?;
-            let out = t.out.value().checked_add(child.max_output).ok_or(BAD)?;
-            below.max_output = below.max_output.max(out);
-            below.depth = below.depth.max(child.depth + 1);
-        }
-        if below.depth > max_depth {
+        } else if node.is_empty() && !(addr == root && fst.is_empty()) {
+            // Only the root of an empty list has nowhere to go.
             return Err(BAD);
         }
-        done.insert(addr, below);
+        for t in node.transitions() {
+            if t.out.value() > MAX_OUTPUT || (t.addr >= addr && t.addr != EMPTY_ADDRESS) {
+                return Err(BAD);
+            }
+            if t.addr != EMPTY_ADDRESS {
+                mark(&mut targets, t.addr);
+            }
+        }
+        let end = node_end(fst, addr)?;
+        if end == FST_NODES_START {
+            break;
+        }
+        match end.checked_sub(1) {
+            Some(next) if end > FST_NODES_START => addr = next,
+            _ => return Err(BAD),
+        }
     }
-    done.get(&root).map(|b| b.keys).ok_or(BAD)
+    if targets.iter().zip(&starts).any(|(t, s)| t & !s != 0) {
+        return Err(BAD);
+    }
+    Ok(())
+}
+
+/// The first byte of the node at `addr` (nodes are stored from their end to their address).
+fn node_end(fst: &fst::raw::Fst<SnapshotBytes>, addr: usize) -> Result<usize, SnapshotError> {
+    // `as_slice` is the node's bytes: from its first byte to its address, inclusive.
+    let len = fst.node(addr).as_slice().len();
+    match (addr + 1).checked_sub(len) {
+        Some(end) if len > 0 => Ok(end),
+        _ => Err(SnapshotError::Corrupt("FST structure")),
+    }
 }
 
 /// An ascending stream of snapshot entries; call [`SnapshotStream::next`] until `None`.
+///
+/// It ends after at most as many entries as the header counts: the structural check at open
+/// rules out cycles and dead ends but not a crafted graph with far more paths than entries, so
+/// the cap is what bounds a stream's work (the entries are then found not to match the digest
+/// by a full [`Snapshot::verify`]).
 pub struct SnapshotStream<'a> {
     inner: fst::raw::Stream<'a>,
+    left: u64,
 }
 
 impl SnapshotStream<'_> {
@@ -650,6 +664,7 @@ impl SnapshotStream<'_> {
     #[allow(clippy::should_implement_trait)] // a lending stream: keys borrow the stream
     pub fn next(&mut self) -> Option<(&[u8], u64)> {
         use fst::Streamer;
+        self.left = self.left.checked_sub(1)?;
         self.inner.next().map(|(k, o)| (k, o.value()))
     }
 }
@@ -785,6 +800,14 @@ mod tests {
         }));
         e.sort();
         e
+    }
+
+    #[test]
+    fn an_empty_snapshot_opens() {
+        let s = Snapshot::empty().unwrap();
+        assert_eq!(s.len(), 0);
+        assert_eq!(s.get(b"\x03123456"), None);
+        s.verify().unwrap();
     }
 
     #[test]

@@ -299,3 +299,52 @@ fn measure_cold_open() {
         t2.elapsed()
     );
 }
+
+/// What the checks at open cost: the base snapshot of a synthetic list opened (every byte
+/// checksummed, every FST node decoded once) five times, median; and, for comparison, the
+/// BLAKE3 pass alone over the same bytes and a store open with a full overlay to replay.
+///
+/// ```text
+/// cargo test --release -p fraudshield-core --test store_measure -- --ignored --nocapture \
+///     measure_open_verify
+/// ```
+#[test]
+#[ignore = "measurement: run in release with --ignored --nocapture"]
+fn measure_open_verify() {
+    use fraudshield_core::snapshot::{HEADER_LEN, Snapshot, write_snapshot};
+    let root = std::env::var("MEASURE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("fraudshield-measure"));
+    std::fs::create_dir_all(&root).unwrap();
+    for n in [200_000, 2_000_000] {
+        let list = synthetic(n, 0x1234_5678 ^ n as u64);
+        let path = root.join(format!("open-verify-{n}.fst"));
+        write_snapshot(&path, list.iter().map(|(k, v)| (k.as_slice(), v.pack()))).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let opens = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(Snapshot::open(&path).unwrap());
+                t.elapsed()
+            })
+            .collect();
+        let hashes = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(blake3::hash(&bytes[HEADER_LEN..]));
+                t.elapsed()
+            })
+            .collect();
+        println!(
+            "{n} entries, {} bytes: open + verify {:?} (BLAKE3 alone {:?})",
+            bytes.len(),
+            median(opens),
+            median(hashes)
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}

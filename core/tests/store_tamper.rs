@@ -191,11 +191,13 @@ fn an_edited_overlay_row_or_recorded_digest_degrades() {
     ];
     for sql in edits {
         let dir = tempfile::tempdir().unwrap();
-        populated(dir.path());
+        let base = populated(dir.path());
         let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         assert!(db.execute(sql, []).unwrap() > 0, "{sql}");
         drop(db);
         assert_degraded(dir.path());
+        // The base file the damaged database no longer names was not taken for a leftover.
+        assert!(base.exists(), "{sql}");
     }
 }
 

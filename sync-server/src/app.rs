@@ -243,6 +243,7 @@ pub fn app(state: AppState) -> Router {
         router = router.route(endpoint.path, handler);
     }
     let router = router
+        .merge(crate::console::router())
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             AppError::bad_request("method_not_allowed", "this method is not allowed here")

@@ -142,10 +142,26 @@ pub fn authenticate(conn: &Connection, token: &str, now: i64) -> AppResult<Optio
     if token.len() > 200 {
         return Ok(None);
     }
+    caller_where(conn, "hash = ?1", &sha256(token.as_bytes()).to_vec(), now)
+}
+
+/// The caller a token id stands for, if that token is still valid at `now` (not revoked, not
+/// expired): the console's sessions re-check their token with it on every request.
+pub fn caller_by_id(conn: &Connection, id: &str, now: i64) -> AppResult<Option<Caller>> {
+    caller_where(conn, "id = ?1", &id, now)
+}
+
+/// One validity rule for both lookups: the row exists, is not revoked and has not expired.
+fn caller_where(
+    conn: &Connection,
+    condition: &str,
+    arg: &dyn rusqlite::ToSql,
+    now: i64,
+) -> AppResult<Option<Caller>> {
     let row = conn
         .query_row(
-            "SELECT id, role, name, expires_at, revoked_at FROM tokens WHERE hash = ?1",
-            params![sha256(token.as_bytes()).to_vec()],
+            &format!("SELECT id, role, name, expires_at, revoked_at FROM tokens WHERE {condition}"),
+            params![arg],
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,

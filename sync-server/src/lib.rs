@@ -18,6 +18,8 @@
 //!   every query on the blocking pool; files in the [`datadir`].
 //! - Releases are cut by core's `Publisher` (no second implementation of the format); see
 //!   [`release`] for the crash-safe order.
+//! - The analyst console ([`console`]): server-rendered pages under `/console` that call the
+//!   same domain functions as the JSON API, with the roles of its endpoints.
 //! - Configuration: [`config`] (defaults < TOML < `FRAUDSHIELD_*` environment < flags).
 //!
 //! ## Personal data
@@ -34,6 +36,7 @@ pub mod batch;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod datadir;
 pub mod db;
 pub mod error;

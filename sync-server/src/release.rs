@@ -41,7 +41,7 @@ use fraudshield_core::entry::{Category, Change, Risk};
 use fraudshield_core::hex::encode as hex;
 use fraudshield_core::key::Key;
 use fraudshield_core::release::keys::{SigningKey, sha256};
-use fraudshield_core::release::manifest::Manifest;
+use fraudshield_core::release::manifest::{ArtifactKind, Manifest};
 use fraudshield_core::release::publisher::{PublishConfig, Publisher};
 use fraudshield_core::release::signed::Bundle;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -509,6 +509,37 @@ type ApprovedRow = (
     Option<u32>,
 );
 
+/// What phones download for one release, recorded with it for the release history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArtifactSizes {
+    /// Bytes of the delta from the previous release.
+    pub delta: Option<u64>,
+    /// Bytes of the snapshot, when this release cut one.
+    pub snapshot: Option<u64>,
+}
+
+impl ArtifactSizes {
+    /// Reads the sizes from the served manifest (they are in its signed artifact list).
+    pub fn of(served: &ServedManifest) -> ArtifactSizes {
+        let Some(m) = Bundle::decode(&served.bytes)
+            .ok()
+            .and_then(|b| Manifest::decode(&b.manifest.payload).ok())
+        else {
+            return ArtifactSizes::default();
+        };
+        let find = |kind: ArtifactKind, from: u64| {
+            m.artifacts
+                .iter()
+                .find(|a| a.kind == kind && a.from_release == from)
+                .map(|a| a.size)
+        };
+        ArtifactSizes {
+            delta: find(ArtifactKind::Delta, m.release.saturating_sub(1)),
+            snapshot: find(ArtifactKind::Snapshot, m.release),
+        }
+    }
+}
+
 /// Step 6: records a release whose manifest is on disk.
 fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> AppResult<()> {
     let now = f.served.created_at;
@@ -549,9 +580,10 @@ fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> App
         }
     }
     let entries = tx.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64;
+    let sizes = ArtifactSizes::of(f.served);
     tx.execute(
-        "INSERT OR REPLACE INTO releases(release, created_at, expires_at, changes, entries, manifest_sha256, published_by, duration_ms, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT OR REPLACE INTO releases(release, created_at, expires_at, changes, entries, manifest_sha256, published_by, duration_ms, reason, delta_bytes, snapshot_bytes, manifest_bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             f.release as i64,
             f.served.created_at,
@@ -561,7 +593,10 @@ fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> App
             sha256(&f.served.bytes).to_vec(),
             caller.token_id,
             f.duration_ms as i64,
-            f.kind.as_str()
+            f.kind.as_str(),
+            sizes.delta.map(|v| v as i64),
+            sizes.snapshot.map(|v| v as i64),
+            f.served.bytes.len() as i64
         ],
     )?;
     audit::append(

@@ -206,6 +206,15 @@ pub fn list(conn: &Connection, status: Option<Status>, limit: u32) -> AppResult<
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every proposal about `key` (any status), newest first: an identifier's history.
+pub fn for_key(conn: &Connection, key: &Key, limit: u32) -> AppResult<Vec<Proposal>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE key = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![key.as_bytes(), limit], proposal_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A new proposal, validated.
 #[derive(Debug, Clone)]
 pub struct NewProposal {

@@ -16,11 +16,16 @@
 //! | `publish_intents` | a publish in flight: which proposals it carries (crash recovery) |
 //! | `audit` | the append-only audit log (triggers refuse UPDATE and DELETE) |
 //! | `batches` | bulk imports: provenance of a batch proposal (version 2) |
+//! | `console_sessions` | the analyst console's sign-ins: hashed session id, token id, CSRF token, expiry (version 3) |
+//!
+//! Version 3 also records in `releases` the bytes phones download for each release: the delta
+//! from the previous release (`delta_bytes`), the snapshot when one was cut (`snapshot_bytes`)
+//! and the signed manifest (`manifest_bytes`).
 
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +68,7 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> rusqlite::Result<()> 
     match version {
         0 => tx.execute_batch(V1),
         1 => tx.execute_batch(V2),
+        2 => tx.execute_batch(V3),
         _ => Ok(()),
     }
 }
@@ -193,6 +199,20 @@ CREATE TABLE batches (
     created_by  TEXT NOT NULL
 );
 CREATE INDEX proposals_by_batch ON proposals(batch_id);
+"#;
+
+const V3: &str = r#"
+CREATE TABLE console_sessions (
+    id_hash     BLOB PRIMARY KEY,
+    token_id    TEXT NOT NULL,
+    csrf        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+ALTER TABLE releases ADD COLUMN delta_bytes INTEGER;
+ALTER TABLE releases ADD COLUMN snapshot_bytes INTEGER;
+ALTER TABLE releases ADD COLUMN manifest_bytes INTEGER;
 "#;
 
 #[cfg(test)]

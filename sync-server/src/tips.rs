@@ -231,7 +231,7 @@ pub fn view(conn: &Connection, tracking_id: &str) -> AppResult<Option<TipView>> 
     }))
 }
 
-/// Answers a tip: the tipster sees `outcome` and `message`; the contact is scheduled for
+/// Answers a tip: the tipster sees `outcome` and `message` (trimmed, 1-1000 characters); the contact is scheduled for
 /// deletion `retention_days` from now. Audited.
 pub fn answer(
     conn: &mut Connection,
@@ -242,6 +242,13 @@ pub fn answer(
     retention_days: u32,
     now: i64,
 ) -> AppResult<TipView> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > 1000 {
+        return Err(AppError::unprocessable(
+            "invalid_message",
+            "the answer needs a message of 1-1000 characters",
+        ));
+    }
     let tx = immediate(conn)?;
     let row: Option<(i64, Vec<u8>, Option<i64>)> = tx
         .query_row(

@@ -624,10 +624,10 @@ fn targets(r: &SizeReport) -> Vec<Target> {
             closes: "Two parts, both in the size table. Values cost the difference between the `fst::Map` and `fst::Set` rows; frequency-ranked values (the *frequency rank* row) barely help, a bit-packed value array beside a key-only index would cost ~1.25 B/entry (10 bits) or the value entropy if coded. Keys cost the `fst::Set` row, about 2.5–3× their bound: an FST shares prefixes but pays per node for the random tails of phone numbers. An index that stores each (kind, length, leading digits) group as Elias-Fano-coded integers (as the wire format's gap coding does, close to the bound) with a small sampled directory for lookups would bring the file near the wire size, at the cost of a custom lookup path.",
         },
         Target {
-            what: "cold open to first verdict",
-            goal: "≤ 1 ms",
-            outcome: f.cold_open_ms.clone().map(|v| le(v, 1.0, "ms", &fmt_ms)),
-            closes: "Open must not do work proportional to the list: no pass over the FST bytes (checksum verification belongs to a background `verify`), only the header check and the mmap; `madvise(RANDOM)` avoids read-ahead of pages the first check does not need.",
+            what: "cold open to first verdict (every byte of the base checked first)",
+            goal: "≤ 300 ms",
+            outcome: f.cold_open_ms.clone().map(|v| le(v, 300.0, "ms", &fmt_ms)),
+            closes: "Open checks every byte of the base (BLAKE3) and decodes every FST node once before the first lookup, so that a damaged or crafted file is never answered from and cannot panic a lookup (issue 8); the *open + verify* row is that part alone, and it is nearly all of the cold open. It is paid once per process start (Android gives a CallScreeningService 5 s). To shorten it: hash with BLAKE3's multi-threaded mode (the hash is a few percent of it); skip the node walk for a file whose checksum the store recorded after it wrote and walked that file itself (only a file from elsewhere needs the walk); or answer the first lookups from protected numbers and user lists while the walk finishes on another thread.",
         },
         Target {
             what: "1% delta live (verify + durable + live)",
@@ -992,9 +992,11 @@ fn render_method(w: &mut String) {
          group. A delta's bound counts the choice of removed and changed entries among the \
          list, the added keys in their universes and the new values.\n\
          - **Cold open.** Without root the page cache cannot be dropped: *cold open* is opening \
-         the closed store directory again (SQLite open, snapshot header check, mmap of a file \
-         this process no longer maps, overlay load) and answering one check, median of 5; the \
-         file's pages may still be in the OS page cache.\n\
+         the closed store directory again (SQLite open, the full check of the base snapshot: \
+         header, BLAKE3 of every byte, every FST node decoded once; mmap of a file this process \
+         no longer maps, overlay load) and answering one check, median of 5; the file's pages \
+         may still be in the OS page cache. *Open + verify* is `Snapshot::open` of the \
+         standalone snapshot file alone, median of 5.\n\
          - **Delta.** The 1% delta is the wire artifact the publisher format produces; *live* \
          counts the Ed25519 signature check over its SHA-256, decoding with limits, staging, \
          the durable SQLite commit and the swap; applied 3 times (undone in between) while a \

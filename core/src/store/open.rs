@@ -77,7 +77,9 @@ impl Store {
             Some(row) => row,
             None => create_empty(dir, &conn)?,
         };
-        remove_stray_files(dir, Some(&row.base_file));
+        if is_base_name(&row.base_file) {
+            remove_stray_files(dir, Some(&row.base_file));
+        }
         let (blocklist, unavailable) = load_or_degrade(&conn, dir, &row)?;
         if unavailable.is_some() {
             clear_sync_meta(&conn)?;
@@ -357,7 +359,8 @@ fn is_base_name(name: &str) -> bool {
 
 /// Removes leftovers of interrupted writes: temp files, and base files the state does not name
 /// (`keep`; `None` removes every base file, for a store being created). Writers only: a reader
-/// would race a writer in another process.
+/// would race a writer in another process. Not called when the state names no valid base file
+/// (a damaged database): then no file can be told to be a leftover, and none is removed.
 pub(super) fn remove_stray_files(dir: &Path, keep: Option<&str>) {
     let Ok(read) = std::fs::read_dir(dir) else {
         return;
