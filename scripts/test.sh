@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check the project has: formatting, lints, and every test in the workspace
-# (unit, integration, doc tests, and the benches in test mode so they keep compiling), and the
-# analyst console's browser test (scripts/console-test.sh: needs /usr/bin/chromium).
+# (unit, integration, doc tests, and the benches in test mode so they keep compiling), the
+# analyst console's browser test (scripts/console-test.sh: needs /usr/bin/chromium), then the
+# SDK: Kotlin and Swift bindings generated, their C header compiled, the stripped mobile sizes
+# printed, and the Kotlin bindings tested on the host JVM.
 # Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,12 @@ cargo test --workspace --all-features --locked
 
 step "analyst console end to end (headless Chromium)"
 ./scripts/console-test.sh
+
+step "SDK bindings: generate Kotlin + Swift, C header check, stripped mobile sizes"
+./scripts/bindings.sh
+
+step "SDK: Kotlin host-JVM tests"
+./scripts/kotlin-test.sh --skip-generate
 
 echo
 echo "all checks passed"

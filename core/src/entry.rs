@@ -23,6 +23,7 @@ pub const VALUE_FORMAT_VERSION: u8 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Category {
     /// Anything not covered below, or a category newer than this build.
     Other,
@@ -119,6 +120,7 @@ impl std::str::FromStr for Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Risk {
     /// Reported, not confirmed.
     Low,
@@ -192,6 +194,14 @@ impl std::str::FromStr for Risk {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ReportBucket(u8);
+
+// Across the FFI a bucket is its number, 0–7 (Kotlin `UByte`, Swift `UInt8`); an out-of-range
+// number from the host is refused.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(ReportBucket, u8, {
+    lower: |bucket| bucket.get(),
+    try_lift: |n| ReportBucket::new(n).ok_or_else(|| uniffi::deps::anyhow::anyhow!("report bucket above 7")),
+});
 
 impl ReportBucket {
     const LOWER_BOUNDS: [u32; 8] = [0, 1, 2, 5, 10, 50, 200, 1000];

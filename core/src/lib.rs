@@ -52,3 +52,8 @@ pub mod snapshot;
 pub mod store;
 pub mod sync;
 pub mod verdict;
+
+// The `uniffi` feature (used by `fraudshield-ffi` only) derives the uniffi traits on the value
+// types that cross the FFI unchanged, so the bindings carry these very types and their docs.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

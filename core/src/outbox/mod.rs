@@ -91,6 +91,7 @@ pub enum OutboxError {
 
 /// A report the citizen writes: what they were contacted from and what happened.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CitizenReport {
     /// What `value` is.
     pub kind: Kind,
@@ -117,6 +118,7 @@ impl std::fmt::Debug for CitizenReport {
 
 /// Where a queued report stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReportState {
     /// Waiting for a sync; not sent before `next_attempt_at` (Unix seconds; 0: at the next
     /// sync).
@@ -143,6 +145,7 @@ pub enum ReportState {
 
 /// A report in the outbox, as the app shows it.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueuedReport {
     /// Local id (for `remove` and `retry`).
     pub id: u64,
@@ -176,6 +179,7 @@ impl std::fmt::Debug for QueuedReport {
 
 /// How many reports are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReportCounts {
     /// Waiting to be sent.
     pub pending: u64,

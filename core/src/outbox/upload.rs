@@ -48,6 +48,7 @@ impl std::fmt::Debug for ReportEndpoint {
 
 /// What one upload round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReportUploads {
     /// Reports the server accepted in this round.
     pub sent: u32,

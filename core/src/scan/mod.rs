@@ -101,6 +101,7 @@ pub struct Finding {
 /// Why a stretch of text was recognised as an identifier of a given kind. A plain owned value
 /// (it crosses the FFI unchanged).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Reason {
     /// A context word shortly before it decided.
     Context {
@@ -117,6 +118,7 @@ pub enum Reason {
 
 /// The shape rules that recognise an identifier without a context word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Shape {
     /// An 11-digit Chinese mobile number from an allocated range, possibly after `86` or an
     /// IP-dial prefix.

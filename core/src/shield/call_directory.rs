@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 /// One number for the Call Directory.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CallDirectoryEntry {
     /// The E.164 number as an integer without `+` (`8613800138000`), the form
     /// `CXCallDirectoryPhoneNumber` takes.
@@ -34,6 +35,7 @@ impl std::fmt::Debug for CallDirectoryEntry {
 
 /// One change for an incremental Call Directory load.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CallDirectoryChange {
     /// The E.164 number as an integer without `+`.
     pub phone_number: u64,
@@ -52,6 +54,7 @@ impl std::fmt::Debug for CallDirectoryChange {
 
 /// What the Call Directory should do since the version it loaded.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CallDirectoryUpdate {
     /// Apply these changes (ascending by number), then remember `list_version`.
     Incremental {

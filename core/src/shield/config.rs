@@ -7,6 +7,7 @@ use crate::verdict::Policy;
 /// A plain record: every field crosses the FFI as is. Building one does no I/O. Its `Debug`
 /// never shows the reporter token.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ShieldConfig {
     /// Base URL of the list, e.g. `https://lists.example.org/cn/`: the manifest is at
     /// `<base>v1/manifest` (a missing trailing `/` is added). `http://` is accepted for tests on
@@ -14,6 +15,7 @@ pub struct ShieldConfig {
     pub server_url: String,
     /// The list this app follows. `None`: the first list accepted is remembered and every later
     /// manifest must name the same one.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub list_id: Option<String>,
     /// The publisher's public keys the app pins, as the text of a trust file: one
     /// `ed25519 <16-hex-digit key id> <base64 key>` line per key, an optional `threshold N` line,
@@ -21,8 +23,10 @@ pub struct ShieldConfig {
     pub trusted_keys: String,
     /// Base URL of the report intake (`<base>v1/reports`); `None`: `server_url` (when the list is
     /// served from a CDN, point this at the server itself).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub report_url: Option<String>,
     /// The reporter token the server issued to this app; without one, reports cannot be queued.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub reporter_token: Option<String>,
     /// Which action each kind of match leads to (see [`crate::verdict`] for the defaults and
     /// the two rules no policy can lift).
@@ -35,6 +39,7 @@ pub struct ShieldConfig {
     pub clock_skew_secs: u32,
     /// Verify the whole local list (a full read) before applying a delta, so a damaged list is
     /// repaired from the full snapshot instead of patched. Default `false`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub verify_before_delta: bool,
 }
 

@@ -25,6 +25,7 @@ use crate::sync::SyncError;
 /// | `Backoff` | the server asked to wait: schedule the next sync after `seconds` |
 /// | `Degraded` | the local list is damaged or missing: lookups answer "list unavailable"; sync (a full snapshot repairs it) |
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum ShieldError {
     /// The input is not valid (a malformed number, an unknown kind, an empty report).
     #[error("invalid input: {reason}")]

@@ -15,6 +15,7 @@ use crate::verdict::Verdict;
 /// code units: in Kotlin `text.substring(start, end)`, in Swift
 /// `NSRange(location: start, length: end - start)`.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MessageFinding {
     /// What was found.
     pub kind: Kind,

@@ -101,6 +101,7 @@ use std::time::Duration;
 
 /// What the status screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ShieldStatus {
     /// Blocklist entries (exact entries and prefix rules).
     pub entries: u64,
@@ -128,6 +129,7 @@ pub struct ShieldStatus {
 
 /// An identifier on the user's own lists, for a settings screen.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UserListEntry {
     /// What it is.
     pub kind: Kind,
@@ -149,6 +151,7 @@ impl std::fmt::Debug for UserListEntry {
 
 /// A protected identifier, for a settings screen.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProtectedEntry {
     /// What it is.
     pub kind: Kind,
@@ -170,6 +173,7 @@ impl std::fmt::Debug for ProtectedEntry {
 
 /// What one [`Shield::sync`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncSummary {
     /// The list update.
     pub list: SyncReport,

@@ -236,6 +236,7 @@ impl Default for StoreOptions {
 
 /// Which user list an identifier is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum UserList {
     /// Always allowed (after protected numbers, before anything else).
     Allow,

@@ -220,6 +220,7 @@ pub enum SyncError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum UpdatePath {
     /// Nothing to do.
     UpToDate,
@@ -234,6 +235,7 @@ pub enum UpdatePath {
 /// What one successful sync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// The release held before.
     pub release_before: u64,
@@ -251,6 +253,7 @@ pub struct SyncReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "state"))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Freshness {
     /// Never synced.
     Never,

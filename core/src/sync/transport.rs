@@ -43,6 +43,7 @@
 
 /// The HTTP method of a request: the protocol needs only these two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum HttpMethod {
     /// Fetch the manifest or an artifact.
     Get,
@@ -62,6 +63,7 @@ impl HttpMethod {
 
 /// One header (name and value). Names compare case-insensitively.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HttpHeader {
     /// Header name, e.g. `If-None-Match`.
     pub name: String,
@@ -78,6 +80,7 @@ impl std::fmt::Debug for HttpHeader {
 
 /// One request.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HttpRequest {
     /// `GET` or `POST`.
     pub method: HttpMethod,
@@ -136,6 +139,7 @@ impl HttpRequest {
 
 /// What came back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HttpResponse {
     /// HTTP status.
     pub status: u16,
@@ -167,6 +171,7 @@ fn find_header<'a>(headers: &'a [HttpHeader], name: &str) -> Option<&'a str> {
 
 /// Why a request produced no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum TransportError {
     /// The timeout passed.
     #[error("request timed out")]
@@ -185,10 +190,23 @@ pub enum TransportError {
 
 /// Sends HTTP requests. Implementations must be usable from any thread (`Send + Sync`); the
 /// core calls [`Transport::send`] on the thread that called `sync`, one request at a time.
+#[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
 pub trait Transport: Send + Sync {
     /// Performs one request (see the [module docs](self) for what an implementation must
     /// enforce). Blocking: the core calls it from the app's background thread.
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// A host transport that threw something other than a [`TransportError`] (a bug in the app's
+/// HTTP code) reads as a broken connection; the exception's text is not kept (it could hold a
+/// URL or a header).
+#[cfg(feature = "uniffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> TransportError {
+        TransportError::Connection {
+            reason: "the app's transport failed unexpectedly".to_string(),
+        }
+    }
 }
 
 /// Parses a `Retry-After` value given in seconds.
