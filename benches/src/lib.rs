@@ -28,10 +28,15 @@
 //! }
 //! ```
 
+#[cfg(feature = "measure")]
 pub mod alternatives;
+#[cfg(feature = "measure")]
 pub mod bench_support;
+#[cfg(feature = "measure")]
 pub mod bound;
+#[cfg(feature = "measure")]
 pub mod ours;
 pub mod rng;
 pub mod synth;
+#[cfg(feature = "measure")]
 pub mod timing;

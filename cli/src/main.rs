@@ -42,7 +42,8 @@ enum Command {
     Status(cmd::status::Args),
     /// Import blocklist entries from a CSV file (kind,value,category,risk[,reports]).
     Import(cmd::import::Args),
-    /// A tour of fraudshield on built-in examples.
+    /// The whole system in one command: a real server, a signed list, a phone, a citizen's
+    /// tip under four eyes, and a tampered update refused.
     Demo(cmd::demo::Args),
     /// Fetch, verify and apply the newest signed blocklist release.
     Sync(cmd::sync::Args),

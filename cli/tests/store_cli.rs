@@ -167,32 +167,3 @@ fn status_shows_entries_and_a_large_import_lands_in_one_batch() {
     let text = String::from_utf8_lossy(&run(Some(&store), &["status"]).stdout).to_string();
     assert!(text.contains("entries        12000"), "{text}");
 }
-
-#[test]
-fn demo_tours_the_store_in_a_given_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(Some(dir.path()), &["--json", "demo"]);
-    let t = json(&out);
-    let checks = t["checks"].as_array().unwrap();
-    let actions: Vec<(&str, &str)> = checks
-        .iter()
-        .map(|c| {
-            (
-                c["verdict"]["action"].as_str().unwrap(),
-                c["verdict"]["source"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(actions[0], ("allow", "protected"));
-    assert_eq!(actions[1], ("block", "exact"));
-    assert_eq!(actions[2].1, "prefix");
-    assert_eq!(actions[3], ("warn", "exact"));
-    assert_eq!(actions[5], ("allow", "none"));
-    // The store is left in the directory given.
-    let s = json(&run(Some(dir.path()), &["--json", "status"]));
-    assert!(s["entries"].as_u64().unwrap() >= 8);
-    // Without --dir the tour runs in a temporary directory.
-    let out = run(None, &["demo"]);
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("== check"));
-}

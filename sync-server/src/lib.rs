@@ -32,6 +32,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod batch;
 pub mod calendar;
 pub mod clock;
 pub mod config;

@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         routes::review::approve,
         routes::review::reject,
         routes::review::appeal,
+        routes::batches::approve,
+        routes::batches::reject,
         routes::review::answer,
         routes::review::contact,
         routes::audit::query,

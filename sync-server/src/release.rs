@@ -545,8 +545,10 @@ fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> App
     let now = f.served.created_at;
     for id in f.ids {
         let row: Option<ApprovedRow> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT action, key, prefix, category, risk, reports FROM proposals WHERE id = ?1 AND status = 'approved'",
+            )?
+            .query_row(
                 params![id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
@@ -555,10 +557,8 @@ fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> App
             continue;
         };
         let key: Key = key_from_db(&key_bytes)?;
-        tx.execute(
-            "UPDATE proposals SET status = 'published', release = ?2 WHERE id = ?1",
-            params![id, f.release as i64],
-        )?;
+        tx.prepare_cached("UPDATE proposals SET status = 'published', release = ?2 WHERE id = ?1")?
+            .execute(params![id, f.release as i64])?;
         if action == "revoke" {
             tx.execute(
                 "DELETE FROM entries WHERE key = ?1",
@@ -571,10 +571,11 @@ fn finalize(tx: &Connection, app: &App, caller: &Caller, f: Finalize<'_>) -> App
             let risk: Risk = risk.and_then(|c| c.parse().ok()).unwrap_or(Risk::Low);
             let (_, reports) =
                 review::entry_value(tx, &key, category, risk, prefix, batch_reports)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR REPLACE INTO entries(key, category, risk, reports, prefix, release, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![key.as_bytes(), category.as_str(), risk.as_str(), reports, prefix, f.release as i64, now],
+            )?
+            .execute(params![key.as_bytes(), category.as_str(), risk.as_str(), reports, prefix, f.release as i64, now],
             )?;
         }
     }

@@ -616,11 +616,9 @@ pub fn entry_value(
     prefix: bool,
     batch_reports: Option<u32>,
 ) -> AppResult<(EntryValue, u32)> {
-    let reporters: u32 = conn.query_row(
-        "SELECT COUNT(DISTINCT client_key) FROM tips WHERE key = ?1",
-        params![key.as_bytes()],
-        |r| r.get(0),
-    )?;
+    let reporters: u32 = conn
+        .prepare_cached("SELECT COUNT(DISTINCT client_key) FROM tips WHERE key = ?1")?
+        .query_row(params![key.as_bytes()], |r| r.get(0))?;
     let reports = reporters.max(batch_reports.unwrap_or(0));
     Ok((
         EntryValue {

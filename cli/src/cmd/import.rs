@@ -75,7 +75,7 @@ use fraudshield_core::kind::Kind;
 use fraudshield_core::store::Store;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `import`.
@@ -224,34 +224,6 @@ impl FileSummary {
         s.push(')');
         s
     }
-}
-
-/// Reads a CSV blocklist from `input` and applies its good rows to `store` as one batch.
-/// `size` (bytes, if known) drives the progress bar, drawn only when `progress` is set.
-pub fn import_csv(
-    store: &Store,
-    mut input: impl Read,
-    size: Option<u64>,
-    progress: bool,
-    list_version: Option<u64>,
-) -> Result<ImportReport, Failure> {
-    let mut bytes = Vec::with_capacity(size.map_or(0, |s| s.min(1 << 30) as usize));
-    input
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::new(format!("cannot read the CSV file: {e}")))?;
-    import_bytes(store, &bytes, TextEncoding::Utf8, progress, list_version)
-}
-
-/// [`import_csv`] on the bytes of a whole file in `encoding`.
-pub fn import_bytes(
-    store: &Store,
-    bytes: &[u8],
-    encoding: TextEncoding,
-    progress: bool,
-    list_version: Option<u64>,
-) -> Result<ImportReport, Failure> {
-    let parsed = read_file(bytes, encoding, progress)?;
-    apply(store, parsed, list_version)
 }
 
 /// Decodes and parses a whole file: every row, or the reason the file is refused. Touches no

@@ -12,6 +12,7 @@
 //! | POST | `/v1/proposals/{id}/approve` | analyst |
 //! | POST | `/v1/proposals/{id}/reject` | analyst |
 //! | POST | `/v1/appeals` | analyst |
+//! | POST | `/v1/batches/{id}/approve`, `/v1/batches/{id}/reject` | analyst |
 //! | POST | `/v1/tips/{tracking_id}/answer` | analyst |
 //! | GET | `/v1/tips/{tracking_id}/contact` | analyst |
 //! | GET | `/v1/audit` | analyst, admin |
@@ -23,6 +24,7 @@
 //! | GET | `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` | public |
 
 pub mod audit;
+pub mod batches;
 pub mod manifest;
 pub mod ops;
 pub mod publish;
@@ -139,6 +141,20 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             ANALYST,
             "Propose revoking a false positive",
             post(review::appeal),
+        ),
+        ep(
+            M::POST,
+            "/v1/batches/{id}/approve",
+            ANALYST,
+            "Approve an imported batch as a unit (another analyst than the importer)",
+            post(batches::approve),
+        ),
+        ep(
+            M::POST,
+            "/v1/batches/{id}/reject",
+            ANALYST,
+            "Reject an imported batch with a reason",
+            post(batches::reject),
         ),
         ep(
             M::POST,
