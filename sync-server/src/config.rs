@@ -51,7 +51,7 @@
 //! region = "us-east-1"
 //! prefix = ""                      # keys: <prefix>/v1/manifest, <prefix>/artifacts/<sha256>.fsw
 //! virtual_hosted_style = false     # true: https://<bucket>.<endpoint>/ (Aliyun OSS needs it)
-//! timeout_secs = 30                # per request; a few retries within twice that
+//! timeout_secs = 30                # per request (raise it for very large snapshots); retries end within it too
 //! # access_key_id, secret_access_key, session_token: from the environment (FRAUDSHIELD_OBJECT_STORE__…
 //! # or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN); never printed
 //! ```

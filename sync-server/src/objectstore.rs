@@ -107,14 +107,16 @@ impl ObjectStoreSink {
             .with_client_options(
                 ClientOptions::new()
                     .with_timeout(Duration::from_secs(c.timeout_secs.max(1)))
-                    .with_connect_timeout(Duration::from_secs(c.timeout_secs.clamp(1, 10)))
+                    .with_connect_timeout(Duration::from_secs(c.timeout_secs.clamp(1, 5)))
                     // Uploads run on a short-lived runtime per release: keep no idle connection
                     // whose driver task would outlive it.
                     .with_pool_max_idle_per_host(0),
             )
+            // A store that is down fails an upload within about `timeout_secs`: the publish
+            // lock is held meanwhile, and the background job retries anyway.
             .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(c.timeout_secs.max(1) * 2),
+                max_retries: 2,
+                retry_timeout: Duration::from_secs(c.timeout_secs.max(1)),
                 ..RetryConfig::default()
             });
         if let Some(e) = c.endpoint.as_deref().filter(|e| !e.is_empty()) {

@@ -547,11 +547,15 @@ fn copy_to_sink(rel: &Releases, release: u64) -> AppResult<()> {
 /// background job.
 pub fn sync_sink(app: &App) -> AppResult<Option<u64>> {
     let rel = &app.releases;
-    // The publish lock: never upload while a publish writes the directory.
-    let _publisher = rel
-        .publisher
-        .lock()
-        .map_err(|_| AppError::internal("publisher lock poisoned"))?;
+    // The publish lock keeps uploads in release order. A publish running now uploads its
+    // own release: skip this round rather than wait for it.
+    let _publisher = match rel.publisher.try_lock() {
+        Ok(p) => p,
+        Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::sync::TryLockError::Poisoned(_)) => {
+            return Err(AppError::internal("publisher lock poisoned"));
+        }
+    };
     let Some(served) = rel.served() else {
         return Ok(None);
     };
