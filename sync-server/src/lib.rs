@@ -42,6 +42,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod ident;
+pub mod import;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
