@@ -10,10 +10,11 @@
 //! | `fraudshield_release` | gauge | release being served |
 //! | `fraudshield_manifest_age_seconds` | gauge | seconds since the served manifest was signed |
 //! | `fraudshield_manifest_expires_in_seconds` | gauge | seconds until it expires (alert well before 0) |
-//! | `fraudshield_publish_duration_seconds` | gauge | wall time of the last publish |
+//! | `fraudshield_publish_duration_seconds` | gauge | wall time of the last release cut, whoever cut it (API, console, admin `publish` command, key rotation); a re-sign is not a publish |
 //! | `fraudshield_entries` | gauge | entries in the served list |
 //!
-//! The tip and release gauges are read from the database and the served manifest at scrape.
+//! The tip, release and publish-duration gauges are read from the database and the served
+//! manifest at scrape, so what another process did (the admin `publish` command) shows too.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -69,7 +70,7 @@ pub struct Metrics {
     pub manifest_age_seconds: Gauge,
     /// Seconds until the served manifest expires.
     pub manifest_expires_in_seconds: Gauge,
-    /// Wall time of the last publish.
+    /// Wall time of the last release cut (set at scrape from the release history).
     pub publish_seconds: Gauge<f64, AtomicU64>,
 }
 
@@ -124,7 +125,7 @@ impl Default for Metrics {
         );
         registry.register(
             "publish_duration_seconds",
-            "Wall time of the last publish",
+            "Wall time of the last release cut",
             m.publish_seconds.clone(),
         );
         Metrics { registry, ..m }

@@ -142,6 +142,18 @@ impl Running {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    fn get_text(&self, path: &str) -> String {
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+            .get(format!("{}{}", self.url, path.trim_start_matches('/')))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    }
+
     /// SIGTERM, then wait (bounded) for a clean exit.
     fn stop(mut self) {
         let pid = self.child.id().to_string();
@@ -347,6 +359,18 @@ fn a_200k_row_file_is_one_batch_approved_by_another_analyst_published_and_synced
 
     // A phone syncs it: the imported numbers are flagged, others are not.
     let running = Running::start(&data);
+    // The publish duration metric covers the admin command's publish (another process).
+    let metrics = running.get_text("/metrics");
+    let seconds: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("fraudshield_publish_duration_seconds "))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    let ms = p["duration_ms"].as_f64().unwrap();
+    assert!(ms > 0.0, "{p}");
+    assert!((seconds - ms / 1000.0).abs() < 1e-9, "{seconds} vs {ms} ms");
     let store = tmp.path().join("phone");
     let trust = data.join("keys").join("trust.txt");
     let phone = |args: &[&str]| -> Value {
