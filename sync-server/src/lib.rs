@@ -46,6 +46,7 @@ pub mod import;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod objectstore;
 pub mod openapi;
 pub mod protected;
 pub mod release;

@@ -14,7 +14,7 @@
 //! 3. record a **publish intent** (release number + proposal ids) and commit;
 //! 4. `Publisher::publish`: artifacts, publisher state, then the signed manifest, each file
 //!    written atomically (core's order); on failure the publisher is reopened from disk;
-//! 5. hand the release to the [`ReleaseSink`] (an object store, later);
+//! 5. hand the release to the [`ReleaseSink`] (an object store: artifacts, then the manifest);
 //! 6. in one transaction: proposals → `published`, the `entries` table, the `releases` row,
 //!    the audit row, and the intent deleted;
 //! 7. swap the served manifest.
@@ -24,6 +24,11 @@
 //! may be skipped, which clients accept). A crash after the manifest but before step 6 is
 //! finished at the next start: the manifest on disk names the intent's release, so its
 //! proposals are marked published then.
+//!
+//! A failure in step 5 does not undo the local release: steps 6 and 7 still run, then the
+//! publish returns 502 `object_store_failed` (the object store still serves the previous
+//! release) and [`sync_sink`], run by the background job once a minute, retries the upload
+//! until the copy holds the served release (and its latest re-signed manifest).
 //!
 //! ## Preview
 //! [`preview`] shows exactly what core's publisher would do with the approved changes: it runs
@@ -66,13 +71,60 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-/// Where a cut release goes besides the local directory: the seam for an object store or a
-/// CDN origin.
+/// Where a cut release goes besides the local directory: an object store that a CDN fronts
+/// ([`crate::objectstore::ObjectStoreSink`]).
 pub trait ReleaseSink: Send + Sync + std::fmt::Debug {
-    /// Called after `manifest`'s release was written under `dir` (artifacts at the relative
-    /// paths the manifest names, the bundle at `v1/manifest`). Copy the artifacts first and the
-    /// manifest last. An error is logged; the local release stands and is served.
+    /// Called (on a blocking thread, with the publish lock held) after `manifest`'s release
+    /// was written under `dir` (artifacts at the relative paths the manifest names, the bundle
+    /// at `v1/manifest`). Copy the artifacts first and the manifest last, so a failure leaves
+    /// the copy's previous manifest in place. An error fails the publish loudly after the
+    /// local release is recorded; [`sync_sink`] retries.
     fn release_written(&self, dir: &Path, manifest: &Manifest) -> Result<(), String>;
+
+    /// What the copy holds, as far as this process knows.
+    fn copy(&self) -> SinkCopy {
+        SinkCopy::NotKept
+    }
+}
+
+/// What a [`ReleaseSink`]'s copy holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkCopy {
+    /// No copy is kept: the local directory is all there is.
+    NotKept,
+    /// Nothing confirmed yet by this process (it uploads the served release at start).
+    Unknown,
+    /// The copy serves this release.
+    Holds {
+        /// The release.
+        release: u64,
+        /// When its manifest expires (Unix seconds).
+        expires_at: i64,
+    },
+}
+
+impl SinkCopy {
+    /// Whether the copy should be brought up to `release`.
+    pub fn behind(self, release: u64) -> bool {
+        match self {
+            SinkCopy::NotKept => false,
+            SinkCopy::Unknown => true,
+            SinkCopy::Holds { release: r, .. } => r < release,
+        }
+    }
+
+    /// Whether the copy should be brought up to `release` signed to expire at `expires_at`: it
+    /// is [`behind`](SinkCopy::behind), or holds that release under an older manifest (a
+    /// re-sign whose upload failed: the copy would expire first).
+    pub fn older_than(self, release: u64, expires_at: i64) -> bool {
+        match self {
+            SinkCopy::Holds {
+                release: r,
+                expires_at: e,
+            } if r == release => e < expires_at,
+            copy => copy.behind(release),
+        }
+    }
 }
 
 /// The default sink: the local directory is all there is.
@@ -414,17 +466,6 @@ impl Releases {
         }
     }
 
-    /// Hands the manifest just written to the sink (artifacts first, manifest last).
-    fn sink_written(&self, release: u64) {
-        if let Ok(bytes) = std::fs::read(self.dir.join("v1").join("manifest"))
-            && let Ok(bundle) = Bundle::decode(&bytes)
-            && let Ok(m) = Manifest::decode(&bundle.manifest.payload)
-            && let Err(e) = self.sink.release_written(&self.dir, &m)
-        {
-            tracing::error!(release, "release sink failed: {e}");
-        }
-    }
-
     fn reload_served(&self) -> AppResult<()> {
         let m = ServedManifest::load(&self.dir)?.map(Arc::new);
         if let Ok(mut g) = self.served.write() {
@@ -578,7 +619,7 @@ pub fn publish(
     };
     let served = ServedManifest::load(&rel.dir)?
         .ok_or_else(|| AppError::internal("the manifest just written is missing"))?;
-    rel.sink_written(cut);
+    let copied = copy_to_sink(rel, cut);
     let duration_ms = started.elapsed().as_millis() as u64;
     let entries = app.db.blocking(|conn| {
         let tx = immediate(conn)?;
@@ -602,6 +643,7 @@ pub fn publish(
         Ok(n)
     })?;
     rel.reload_served()?;
+    copied?;
     Ok(PublishReport {
         release: cut,
         changes: ids.len(),
@@ -611,6 +653,61 @@ pub fn publish(
         expires_at: Calendar::rfc3339(served.expires_at),
         duration_ms,
     })
+}
+
+/// Step 5: hands the release on disk to the sink. The error (for after step 7) says what
+/// happened without the store's detail, which was logged.
+fn copy_to_sink(rel: &Releases, release: u64) -> AppResult<()> {
+    let manifest = std::fs::read(rel.dir.join("v1").join("manifest"))
+        .ok()
+        .and_then(|bytes| Bundle::decode(&bytes).ok())
+        .and_then(|bundle| Manifest::decode(&bundle.manifest.payload).ok())
+        .ok_or_else(|| AppError::internal("the manifest just written is unreadable"))?;
+    rel.sink.release_written(&rel.dir, &manifest).map_err(|e| {
+        tracing::error!(release, "copying the release to the object store failed: {e}");
+        AppError::bad_gateway(
+            "object_store_failed",
+            format!(
+                "release {release} is cut and served by this server, but copying it to the object store failed \
+                 (it still serves the previous release); the upload is retried every minute and by the next publish"
+            ),
+        )
+    })
+}
+
+/// Brings the sink's copy up to the served release when it is behind (a failed upload, or
+/// the first run after start); returns the release copied, if any. Blocking; run by the
+/// background job.
+pub fn sync_sink(app: &App) -> AppResult<Option<u64>> {
+    let rel = &app.releases;
+    // The publish lock keeps uploads in release order. A publish running now uploads its
+    // own release: skip this round rather than wait for it.
+    let _publisher = match rel.publisher.try_lock() {
+        Ok(p) => p,
+        Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::sync::TryLockError::Poisoned(_)) => {
+            return Err(AppError::internal("publisher lock poisoned"));
+        }
+    };
+    let Some(served) = rel.served() else {
+        return Ok(None);
+    };
+    if !rel
+        .sink
+        .copy()
+        .older_than(served.release, served.expires_at)
+    {
+        return Ok(None);
+    }
+    copy_to_sink(rel, served.release)?;
+    Ok(Some(served.release))
+}
+
+impl Releases {
+    /// What the sink's copy holds.
+    pub fn sink_copy(&self) -> SinkCopy {
+        self.sink.copy()
+    }
 }
 
 struct Finalize<'a> {
@@ -860,7 +957,7 @@ pub fn resign(app: &App, caller: &Caller, reason: &str) -> AppResult<u64> {
             return Err(AppError::internal(format_args!("re-signing failed: {e}")));
         }
     };
-    rel.sink_written(report.release);
+    let copied = copy_to_sink(rel, report.release);
     rel.reload_served()?;
     app.db.blocking(|conn| {
         let tx = immediate(conn)?;
@@ -879,6 +976,7 @@ pub fn resign(app: &App, caller: &Caller, reason: &str) -> AppResult<u64> {
         tx.commit()?;
         Ok(())
     })?;
+    copied?;
     Ok(report.release)
 }
 
