@@ -47,6 +47,7 @@ pub mod intake;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod objectstore;
 pub mod openapi;
 pub mod protected;
 pub mod release;
