@@ -20,6 +20,7 @@ use crate::auth::{Caller, Role};
 use crate::db::immediate;
 use crate::error::{AppError, AppResult};
 use crate::protected::ProtectedList;
+use crate::review;
 use fraudshield_core::entry::{Category, Change, EntryValue, ReportBucket, Risk};
 use fraudshield_core::hex::encode as hex;
 use fraudshield_core::key::Key;
@@ -327,13 +328,7 @@ pub fn review(
     single_reviewer: bool,
     now: i64,
 ) -> AppResult<Reviewed> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if !approve && reason.is_none() {
-        return Err(AppError::unprocessable(
-            "invalid_reason",
-            "a rejection needs a reason",
-        ));
-    }
+    let reason = review::review_reason(approve, reason)?;
     let tx = immediate(conn)?;
     let importer: Option<(String, Option<String>)> = tx
         .query_row(
@@ -346,13 +341,13 @@ pub fn review(
     let Some((created_by, proposer)) = importer else {
         return Err(AppError::not_found("batch"));
     };
-    let own = created_by == caller.token_id || proposer.as_deref() == Some(caller.name.as_str());
-    let relaxed = approve && own && single_reviewer;
-    if approve && own && !single_reviewer {
-        return Err(AppError::forbidden(
-            "four eyes: the importer cannot approve their own batch; another analyst must",
-        ));
-    }
+    let relaxed = review::four_eyes(
+        caller,
+        (&created_by, proposer.as_deref().unwrap_or_default()),
+        approve,
+        single_reviewer,
+        "four eyes: the importer cannot approve their own batch; another analyst must",
+    )?;
     let status = if approve { "approved" } else { "rejected" };
     let n = tx.execute(
         "UPDATE proposals SET status = ?2, reviewed_by = ?3, reviewer = ?4, reviewed_at = ?5, review_reason = ?6, single_reviewer = ?7
