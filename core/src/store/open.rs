@@ -56,9 +56,8 @@ impl Store {
     /// to check it against the recorded one. Call it off the main thread (it does I/O).
     ///
     /// If a compaction was due and did not finish (the process was killed during it), the
-    /// overlay is folded into a new base now, once: on a background thread when
-    /// [`StoreOptions::auto_compact_overlay_len`] is set, before `open` returns when it is
-    /// `None` (short-lived processes, which would exit under a background thread).
+    /// overlay is folded into a new base before `open` returns, once (a compaction's cost:
+    /// `benches/REPORT.md`); later opens replay nothing.
     ///
     /// Fails with [`StoreError::Locked`] when another writing `Store` holds the directory.
     /// Damaged blocklist files do not fail the open: the store opens degraded (see the
@@ -105,12 +104,10 @@ impl Store {
         {
             // A compaction was due and did not finish (a kill, or an older build that let the
             // overlay grow past the bound): redo it now, once, rather than replay this overlay
-            // on every open until the next write.
-            if store.inner.options.auto_compact_overlay_len.is_some() {
-                drop(store.compact_in_background());
-            } else {
-                store.compact()?;
-            }
+            // on every open until the next write. On this thread: a background thread would
+            // hold the directory's lock after the caller dropped the store, so an app or a
+            // command that reopens at once would find it locked.
+            store.compact()?;
         }
         Ok(store)
     }
