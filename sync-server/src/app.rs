@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::intake::Intake;
 use crate::limits::IntakeLimits;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::objectstore::ObjectStoreSink;
@@ -46,6 +47,8 @@ pub struct App {
     pub protected: ProtectedList,
     /// Intake rate limits.
     pub limits: IntakeLimits,
+    /// The tip queue of the group-commit writer.
+    pub intake: Intake,
     /// Releases: publisher, key, served manifest.
     pub releases: Releases,
     /// The clock.
@@ -115,15 +118,32 @@ impl App {
         crate::keys::finish_interrupted(&dir, publish_config(&config))
             .map_err(StartError::Other)?;
         let key = dir.load_signing_key()?;
-        let releases = Releases::open(&dir.releases(), vec![key], publish_config(&config), sink)?;
-        let calendar =
-            Calendar::from_config(&config.review).map_err(|e| StartError::Other(e.to_string()))?;
         let protected = ProtectedList::from_config(&config.protected)
             .map_err(|e| StartError::Other(e.to_string()))?;
+        let releases = Releases::open(
+            &dir.releases(),
+            vec![key],
+            publish_config(&config),
+            protected.rules().clone(),
+            sink,
+        )?;
+        let calendar =
+            Calendar::from_config(&config.review).map_err(|e| StartError::Other(e.to_string()))?;
         let limits = IntakeLimits::new(
             config.intake.client_per_hour,
             config.intake.identifier_per_minute,
         );
+        let (intake, writer) = crate::intake::channel(
+            &dir.database(),
+            config.intake.queue_capacity,
+            config.intake.max_batch,
+            config.intake.merge_window_secs,
+        )
+        .map_err(|e| StartError::Other(format!("opening the tip writer: {e}")))?;
+        // The thread ends once the app (the last queue handle) is dropped.
+        writer
+            .spawn()
+            .map_err(|e| StartError::Other(format!("starting the tip writer: {e}")))?;
         let app = App {
             config,
             dir,
@@ -131,6 +151,7 @@ impl App {
             calendar,
             protected,
             limits,
+            intake,
             releases,
             clock,
             metrics: Metrics::default(),
