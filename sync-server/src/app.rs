@@ -132,6 +132,7 @@ impl App {
         let limits = IntakeLimits::new(
             config.intake.client_per_hour,
             config.intake.identifier_per_minute,
+            clock.clone(),
         );
         let (intake, writer) = crate::intake::channel(
             &dir.database(),
