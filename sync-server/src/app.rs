@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::limits::IntakeLimits;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::objectstore::ObjectStoreSink;
 use crate::protected::ProtectedList;
 use crate::release::{self, LocalOnly, ReleaseSink, Releases};
 use crate::routes;
@@ -91,9 +92,16 @@ impl From<AppError> for StartError {
 
 impl App {
     /// Opens an initialized data directory: database (migrated), signing key, publisher,
-    /// served manifest; finishes or discards an interrupted publish. Blocking.
+    /// served manifest; finishes or discards an interrupted publish. Releases also go to the
+    /// object store when `[object_store]` names a bucket. Blocking.
     pub fn open(config: Config, clock: Clock) -> Result<App, StartError> {
-        Self::open_with_sink(config, clock, Arc::new(LocalOnly))
+        let sink: Arc<dyn ReleaseSink> = match ObjectStoreSink::from_config(&config.object_store)
+            .map_err(|e| StartError::Other(e.to_string()))?
+        {
+            Some(s) => Arc::new(s),
+            None => Arc::new(LocalOnly),
+        };
+        Self::open_with_sink(config, clock, sink)
     }
 
     /// [`App::open`] with another [`ReleaseSink`] (an object store).
@@ -358,11 +366,14 @@ fn stack(router: Router<AppState>, config: &Config) -> Router<AppState> {
     )
 }
 
-/// Background jobs: the freshness job (re-sign before expiry), contact deletion after
-/// retention, forgetting idle rate-limit keys. One tick a minute.
+/// Background jobs: the freshness job (re-sign before expiry), the object store catching up
+/// with the served release, contact deletion after
+/// retention, forgetting idle rate-limit keys. One round every `jobs_interval_secs` (a
+/// minute), the first at start.
 pub fn spawn_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let every = Duration::from_secs(state.config.jobs_interval_secs.max(1));
+        let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -380,6 +391,15 @@ pub async fn run_jobs_once(state: &AppState) {
         Ok(Ok(None)) => {}
         Ok(Err(e)) => tracing::error!("freshness job failed: {e}"),
         Err(e) => tracing::error!("freshness job panicked: {e}"),
+    }
+    // After the freshness job: a copy that is behind (a failed upload, or just started) is
+    // brought up to the served release.
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || release::sync_sink(&st)).await {
+        Ok(Ok(Some(r))) => tracing::info!(release = r, "release copied to the object store"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!("object store upload still failing: {e}"),
+        Err(e) => tracing::error!("object store job panicked: {e}"),
     }
     let now = state.clock.now();
     match state

@@ -7,9 +7,11 @@
 //!   `FRAUDSHIELD_LISTEN=0.0.0.0:8080`, `FRAUDSHIELD_INTAKE__CLIENT_PER_HOUR=60`.
 //! - Flags: `--data-dir`, `--listen`, `--single-reviewer` (see `fraudshield-server --help`).
 //!
-//! The configuration holds **no secrets**: the signing key is a file in the data directory
-//! (owner-only) and tokens live hashed in the database, so printing the effective
-//! configuration (`fraudshield-server config`) is safe.
+//! The only secrets the configuration can hold are the object store's credentials
+//! ([`Secret`]: set them in the environment, e.g.
+//! `FRAUDSHIELD_OBJECT_STORE__SECRET_ACCESS_KEY`); they print as `"<redacted>"`. The signing
+//! key is a file in the data directory (owner-only) and tokens live hashed in the database, so
+//! printing the effective configuration (`fraudshield-server config`) is safe.
 //!
 //! ## Defaults
 //! ```toml
@@ -19,6 +21,7 @@
 //! single_reviewer = false          # true lets one analyst approve their own proposal (dev/demo only)
 //! request_timeout_secs = 30
 //! body_limit_bytes = 65536         # JSON bodies; larger requests get 413
+//! jobs_interval_secs = 60          # background jobs: freshness re-sign, object store retry, retention
 //! protected = []                   # phone numbers never listed, on top of 110 119 120 122 112 96110
 //!
 //! [intake]
@@ -41,6 +44,16 @@
 //! alert_before_secs = 21600        # /healthz fails when less than 6 h remain
 //! max_delta_span = 64
 //! snapshot_interval = 32
+//!
+//! [object_store]                   # also publish releases to an S3-compatible bucket (see objectstore)
+//! bucket = ""                      # empty: off (the server alone serves releases)
+//! endpoint = ""                    # empty: AWS; e.g. "http://127.0.0.1:9000" (MinIO), "https://oss-cn-hangzhou.aliyuncs.com"
+//! region = "us-east-1"
+//! prefix = ""                      # keys: <prefix>/v1/manifest, <prefix>/artifacts/<sha256>.fsw
+//! virtual_hosted_style = false     # true: https://<bucket>.<endpoint>/ (Aliyun OSS needs it)
+//! timeout_secs = 30                # per request (raise it for very large snapshots); retries end within it too
+//! # access_key_id, secret_access_key, session_token: from the environment (FRAUDSHIELD_OBJECT_STORE__…
+//! # or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN); never printed
 //! ```
 
 use figment::Figment;
@@ -65,6 +78,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Seconds between rounds of the background jobs (freshness, object store retry,
+    /// contact retention).
+    pub jobs_interval_secs: u64,
     /// Extra protected phone numbers (any usual spelling), on top of the built-in emergency
     /// and anti-fraud lines. Never listed: refused at proposal and at publish.
     pub protected: Vec<String>,
@@ -74,6 +90,79 @@ pub struct Config {
     pub review: ReviewConfig,
     /// Release cutting and freshness.
     pub publish: PublishSettings,
+    /// Publishing releases to an S3-compatible object store too (off by default).
+    pub object_store: ObjectStoreConfig,
+}
+
+/// Where releases are also published: an S3-compatible bucket (AWS S3, MinIO, Aliyun OSS,
+/// Tencent COS, …) that a CDN fronts. See [`crate::objectstore`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObjectStoreConfig {
+    /// The bucket; `None` or empty turns the object store off.
+    pub bucket: Option<String>,
+    /// The S3 endpoint URL (`http://` or `https://`); `None` means AWS itself.
+    pub endpoint: Option<String>,
+    /// The region (signing needs one even where the store ignores it).
+    pub region: String,
+    /// Keys are written under this prefix (`""`: the bucket's root).
+    pub prefix: String,
+    /// Address the bucket as `<bucket>.<endpoint host>` instead of `<endpoint>/<bucket>`.
+    pub virtual_hosted_style: bool,
+    /// Deadline of one request to the store, in seconds.
+    pub timeout_secs: u64,
+    /// Access key id (prefer the environment).
+    pub access_key_id: Option<Secret>,
+    /// Secret access key (prefer the environment).
+    pub secret_access_key: Option<Secret>,
+    /// Session token for temporary credentials (prefer the environment).
+    pub session_token: Option<Secret>,
+}
+
+impl Default for ObjectStoreConfig {
+    fn default() -> Self {
+        ObjectStoreConfig {
+            bucket: None,
+            endpoint: None,
+            region: "us-east-1".into(),
+            prefix: String::new(),
+            virtual_hosted_style: false,
+            timeout_secs: 30,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+        }
+    }
+}
+
+/// A credential: read from the configuration like any string, but never shown: `Debug` and
+/// serialization (`fraudshield-server config`) print `"<redacted>"`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
 }
 
 /// Tip intake limits.
@@ -134,10 +223,12 @@ impl Default for Config {
             single_reviewer: false,
             request_timeout_secs: 30,
             body_limit_bytes: 64 * 1024,
+            jobs_interval_secs: 60,
             protected: Vec::new(),
             intake: IntakeConfig::default(),
             review: ReviewConfig::default(),
             publish: PublishSettings::default(),
+            object_store: ObjectStoreConfig::default(),
         }
     }
 }
@@ -261,6 +352,8 @@ impl Config {
             .map_err(|e| ConfigError(e.to_string()))?;
         crate::protected::ProtectedList::from_config(&self.protected)
             .map_err(|e| ConfigError(e.to_string()))?;
+        crate::objectstore::ObjectStoreSink::from_config(&self.object_store)
+            .map_err(|e| ConfigError(e.to_string()))?;
         Ok(())
     }
 }
@@ -289,6 +382,37 @@ mod tests {
             assert_eq!(c.intake.client_per_hour, 5);
             assert_eq!(c.intake.max_text_chars, 99);
             assert_eq!(c.review.answer_working_days, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn object_store_credentials_come_from_the_environment_and_never_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "s.toml",
+                "[object_store]\nbucket = \"releases\"\nendpoint = \"http://127.0.0.1:9000\"\nprefix = \"cn\"\n",
+            )?;
+            jail.set_env("FRAUDSHIELD_OBJECT_STORE__ACCESS_KEY_ID", "AKIDEXAMPLE");
+            jail.set_env(
+                "FRAUDSHIELD_OBJECT_STORE__SECRET_ACCESS_KEY",
+                "s3cr3t-value",
+            );
+            let c = Config::load(Some(Path::new("s.toml")), &Overrides::default()).unwrap();
+            let o = &c.object_store;
+            assert_eq!(o.bucket.as_deref(), Some("releases"));
+            assert_eq!(o.prefix, "cn");
+            assert_eq!(
+                o.secret_access_key.as_ref().unwrap().expose(),
+                "s3cr3t-value"
+            );
+            let shown = serde_json::to_string_pretty(&c).unwrap();
+            let debug = format!("{c:?}");
+            for text in [&shown, &debug] {
+                assert!(!text.contains("s3cr3t-value"), "{text}");
+                assert!(!text.contains("AKIDEXAMPLE"), "{text}");
+                assert!(text.contains("<redacted>"), "{text}");
+            }
             Ok(())
         });
     }

@@ -85,6 +85,12 @@ impl AppError {
         )
     }
 
+    /// 502: a service the server depends on (the object store) failed; `message` says what
+    /// stands and what is retried.
+    pub fn bad_gateway(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, code, message)
+    }
+
     /// 409: the request conflicts with the current state.
     pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)

@@ -45,6 +45,7 @@ pub mod ident;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod objectstore;
 pub mod openapi;
 pub mod protected;
 pub mod release;

@@ -85,7 +85,7 @@ enum Command {
         /// Destination directory (must not exist or be empty).
         dest: PathBuf,
     },
-    /// Print the effective configuration (it holds no secrets).
+    /// Print the effective configuration (object store credentials shown as "<redacted>").
     Config,
 }
 

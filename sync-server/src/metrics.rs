@@ -12,6 +12,7 @@
 //! | `fraudshield_manifest_expires_in_seconds` | gauge | seconds until it expires (alert well before 0) |
 //! | `fraudshield_publish_duration_seconds` | gauge | wall time of the last publish |
 //! | `fraudshield_entries` | gauge | entries in the served list |
+//! | `fraudshield_object_store_release` | gauge | release the object store serves (0: none confirmed yet, or no object store); alert when below `fraudshield_release` for long |
 //!
 //! The tip and release gauges are read from the database and the served manifest at scrape.
 
@@ -71,6 +72,8 @@ pub struct Metrics {
     pub manifest_expires_in_seconds: Gauge,
     /// Wall time of the last publish.
     pub publish_seconds: Gauge<f64, AtomicU64>,
+    /// Release the object store serves (0: unknown or none).
+    pub object_store_release: Gauge,
 }
 
 impl Default for Metrics {
@@ -87,6 +90,7 @@ impl Default for Metrics {
             manifest_age_seconds: Gauge::default(),
             manifest_expires_in_seconds: Gauge::default(),
             publish_seconds: Gauge::default(),
+            object_store_release: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -126,6 +130,11 @@ impl Default for Metrics {
             "publish_duration_seconds",
             "Wall time of the last publish",
             m.publish_seconds.clone(),
+        );
+        registry.register(
+            "object_store_release",
+            "Release the object store serves (0: none confirmed yet, or no object store)",
+            m.object_store_release.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -12,7 +12,7 @@
 //! 3. record a **publish intent** (release number + proposal ids) and commit;
 //! 4. `Publisher::publish`: artifacts, publisher state, then the signed manifest, each file
 //!    written atomically (core's order); on failure the publisher is reopened from disk;
-//! 5. hand the release to the [`ReleaseSink`] (an object store, later);
+//! 5. hand the release to the [`ReleaseSink`] (an object store: artifacts, then the manifest);
 //! 6. in one transaction: proposals → `published`, the `entries` table, the `releases` row,
 //!    the audit row, and the intent deleted;
 //! 7. swap the served manifest.
@@ -22,6 +22,11 @@
 //! may be skipped, which clients accept). A crash after the manifest but before step 6 is
 //! finished at the next start: the manifest on disk names the intent's release, so its
 //! proposals are marked published then.
+//!
+//! A failure in step 5 does not undo the local release: steps 6 and 7 still run, then the
+//! publish returns 502 `object_store_failed` (the object store still serves the previous
+//! release) and [`sync_sink`], run by the background job once a minute, retries the upload
+//! until the copy holds the served release.
 //!
 //! ## Freshness
 //! A manifest expires `publish.validity_secs` after it is signed. [`refresh`] cuts an empty
@@ -50,13 +55,47 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-/// Where a cut release goes besides the local directory: the seam for an object store or a
-/// CDN origin.
+/// Where a cut release goes besides the local directory: an object store that a CDN fronts
+/// ([`crate::objectstore::ObjectStoreSink`]).
 pub trait ReleaseSink: Send + Sync + std::fmt::Debug {
-    /// Called after `manifest`'s release was written under `dir` (artifacts at the relative
-    /// paths the manifest names, the bundle at `v1/manifest`). Copy the artifacts first and the
-    /// manifest last. An error is logged; the local release stands and is served.
+    /// Called (on a blocking thread, with the publish lock held) after `manifest`'s release
+    /// was written under `dir` (artifacts at the relative paths the manifest names, the bundle
+    /// at `v1/manifest`). Copy the artifacts first and the manifest last, so a failure leaves
+    /// the copy's previous manifest in place. An error fails the publish loudly after the
+    /// local release is recorded; [`sync_sink`] retries.
     fn release_written(&self, dir: &Path, manifest: &Manifest) -> Result<(), String>;
+
+    /// What the copy holds, as far as this process knows.
+    fn copy(&self) -> SinkCopy {
+        SinkCopy::NotKept
+    }
+}
+
+/// What a [`ReleaseSink`]'s copy holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkCopy {
+    /// No copy is kept: the local directory is all there is.
+    NotKept,
+    /// Nothing confirmed yet by this process (it uploads the served release at start).
+    Unknown,
+    /// The copy serves this release.
+    Holds {
+        /// The release.
+        release: u64,
+        /// When its manifest expires (Unix seconds).
+        expires_at: i64,
+    },
+}
+
+impl SinkCopy {
+    /// Whether the copy should be brought up to `release`.
+    pub fn behind(self, release: u64) -> bool {
+        match self {
+            SinkCopy::NotKept => false,
+            SinkCopy::Unknown => true,
+            SinkCopy::Holds { release: r, .. } => r < release,
+        }
+    }
 }
 
 /// The default sink: the local directory is all there is.
@@ -446,13 +485,7 @@ pub fn publish(
     };
     let served = ServedManifest::load(&rel.dir)?
         .ok_or_else(|| AppError::internal("the manifest just written is missing"))?;
-    if let Ok(bytes) = std::fs::read(rel.dir.join("v1").join("manifest"))
-        && let Ok(bundle) = Bundle::decode(&bytes)
-        && let Ok(m) = Manifest::decode(&bundle.manifest.payload)
-        && let Err(e) = rel.sink.release_written(&rel.dir, &m)
-    {
-        tracing::error!(release = cut, "release sink failed: {e}");
-    }
+    let copied = copy_to_sink(rel, cut);
     let duration_ms = started.elapsed().as_millis() as u64;
     let entries = app.db.blocking(|conn| {
         let tx = immediate(conn)?;
@@ -477,6 +510,7 @@ pub fn publish(
     })?;
     rel.reload_served()?;
     app.metrics.publish_seconds.set(duration_ms as f64 / 1000.0);
+    copied?;
     Ok(PublishReport {
         release: cut,
         changes: ids.len(),
@@ -486,6 +520,57 @@ pub fn publish(
         expires_at: Calendar::rfc3339(served.expires_at),
         duration_ms,
     })
+}
+
+/// Step 5: hands the release on disk to the sink. The error (for after step 7) says what
+/// happened without the store's detail, which was logged.
+fn copy_to_sink(rel: &Releases, release: u64) -> AppResult<()> {
+    let manifest = std::fs::read(rel.dir.join("v1").join("manifest"))
+        .ok()
+        .and_then(|bytes| Bundle::decode(&bytes).ok())
+        .and_then(|bundle| Manifest::decode(&bundle.manifest.payload).ok())
+        .ok_or_else(|| AppError::internal("the manifest just written is unreadable"))?;
+    rel.sink.release_written(&rel.dir, &manifest).map_err(|e| {
+        tracing::error!(release, "copying the release to the object store failed: {e}");
+        AppError::bad_gateway(
+            "object_store_failed",
+            format!(
+                "release {release} is cut and served by this server, but copying it to the object store failed \
+                 (it still serves the previous release); the upload is retried every minute and by the next publish"
+            ),
+        )
+    })
+}
+
+/// Brings the sink's copy up to the served release when it is behind (a failed upload, or
+/// the first run after start); returns the release copied, if any. Blocking; run by the
+/// background job.
+pub fn sync_sink(app: &App) -> AppResult<Option<u64>> {
+    let rel = &app.releases;
+    // The publish lock keeps uploads in release order. A publish running now uploads its
+    // own release: skip this round rather than wait for it.
+    let _publisher = match rel.publisher.try_lock() {
+        Ok(p) => p,
+        Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::sync::TryLockError::Poisoned(_)) => {
+            return Err(AppError::internal("publisher lock poisoned"));
+        }
+    };
+    let Some(served) = rel.served() else {
+        return Ok(None);
+    };
+    if !rel.sink.copy().behind(served.release) {
+        return Ok(None);
+    }
+    copy_to_sink(rel, served.release)?;
+    Ok(Some(served.release))
+}
+
+impl Releases {
+    /// What the sink's copy holds.
+    pub fn sink_copy(&self) -> SinkCopy {
+        self.sink.copy()
+    }
 }
 
 struct Finalize<'a> {

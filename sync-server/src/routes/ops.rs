@@ -3,12 +3,15 @@
 //! - `/healthz` fails (503) when the served manifest expires within
 //!   `publish.alert_before_secs` (or has expired, or is missing): phones would soon call their
 //!   list stale. Loud on purpose: an expired manifest is the outage that bit remote-settings
-//!   and TUF deployments.
+//!   and TUF deployments. With an object store, the same holds for the manifest it serves
+//!   (the last one uploaded): failing uploads turn into a failing health check before phones
+//!   see an expired list.
 //! - `/readyz`: the database answers and a manifest is being served.
 //! - `/metrics`: Prometheus text ([`crate::metrics`]).
 
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::release::SinkCopy;
 use crate::tips;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,6 +23,28 @@ use serde_json::json;
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let now = state.clock.now();
     let alert = state.config.publish.alert_before_secs;
+    // Phones reading the object store see its manifest: it must not near expiry either.
+    if let SinkCopy::Holds {
+        release,
+        expires_at,
+    } = state.releases.sink_copy()
+        && expires_at - now <= alert
+    {
+        tracing::error!(
+            release,
+            expires_in_secs = expires_at - now,
+            "the object store's manifest is about to expire (or has): uploads are failing"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({
+                "status": "object_store_manifest_expiring",
+                "object_store_release": release,
+                "manifest_expires_in_secs": expires_at - now,
+            })),
+        )
+            .into_response();
+    }
     match state.releases.served() {
         Some(m) if m.expires_at - now > alert => axum::Json(json!({
             "status": "ok",
@@ -86,6 +111,9 @@ pub async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
         m.entries.set(s.entry_count as i64);
         m.manifest_age_seconds.set(now - s.created_at);
         m.manifest_expires_in_seconds.set(s.expires_at - now);
+    }
+    if let SinkCopy::Holds { release, .. } = state.releases.sink_copy() {
+        m.object_store_release.set(release as i64);
     }
     Ok((
         [(
