@@ -71,8 +71,8 @@
 //! batch (100k changes) at release 2 took 32 s and peaked 1.69 GB above that: the skip delta
 //! from release 0 is the whole list, rebuilt from the span-1 deltas on disk. The first
 //! publish of the 10M list peaked 1.68 GB above the 470 MB batch it was given (106 s). Whole
-//! process high-water mark: 3.07 GB. Fine for a server; the skip-delta rebuild is where to
-//! look first if it is not.
+//! process high-water mark: 3.07 GB. (Measured before the rule of *Skip deltas* above: that
+//! whole-list skip delta is no longer cut; `benches/SERVER.md` has the server's figures.)
 
 use super::bytes::{FormatError, Reader, Writer};
 use super::keys::{KeySet, SigningKey, sha256};
