@@ -1038,17 +1038,17 @@ fn manifest_section(o: &Options, work: &Path) -> Result<Section> {
 
     let mut sides = Vec::new();
     let (p, addr) = start_server(&server_bin, &data, work, "ours")?;
-    sides.push((
-        format!("fraudshield-server ({})", server_bin.display()),
-        p,
-        addr,
-    ));
+    sides.push(("fraudshield-server (this build)".to_string(), p, addr));
     if let Some(b) = &o.baseline_bin {
         // A second server on the same data directory would be refused (its lock): copy it.
         let copy = work.join("data-baseline");
         copy_dir(&data, &copy)?;
         let (p, addr) = start_server(b, &copy, work, "baseline")?;
-        sides.push((format!("baseline: {}", b.display()), p, addr));
+        sides.push((
+            format!("baseline build (`--baseline-bin {}`)", b.display()),
+            p,
+            addr,
+        ));
     }
     let port = free_port()?;
     let prefix = work.join("nginx");
@@ -1170,7 +1170,7 @@ fn manifest_section(o: &Options, work: &Path) -> Result<Section> {
     );
     let _ = writeln!(
         b,
-        "Manifest: {} bytes (release {}, naming its delta, skip deltas and snapshot), byte-identical from every side. Our server runs with its defaults (log level `info`, every middleware of `app::stack`); nginx with `worker_processes auto` and `access_log off`. Server, nginx and wrk share this machine's cores.\n",
+        "Manifest: {} bytes (release {} of a 10k-entry list, as the publisher wrote it), byte-identical from every side. Our server runs with its defaults (log level `info`, every middleware of `app::stack`); nginx with `worker_processes auto` and `access_log off`. Server, nginx and wrk share this machine's cores.\n",
         manifest_bytes.len(),
         published.release
     );
