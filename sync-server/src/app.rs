@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::intake::Intake;
 use crate::limits::IntakeLimits;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::objectstore::ObjectStoreSink;
@@ -48,6 +49,8 @@ pub struct App {
     pub protected: ProtectedList,
     /// Intake rate limits.
     pub limits: IntakeLimits,
+    /// The tip queue of the group-commit writer.
+    pub intake: Intake,
     /// Releases: publisher, key, served manifest.
     pub releases: Releases,
     /// The clock.
@@ -126,6 +129,17 @@ impl App {
             config.intake.client_per_hour,
             config.intake.identifier_per_minute,
         );
+        let (intake, writer) = crate::intake::channel(
+            &dir.database(),
+            config.intake.queue_capacity,
+            config.intake.max_batch,
+            config.intake.merge_window_secs,
+        )
+        .map_err(|e| StartError::Other(format!("opening the tip writer: {e}")))?;
+        // The thread ends once the app (the last queue handle) is dropped.
+        writer
+            .spawn()
+            .map_err(|e| StartError::Other(format!("starting the tip writer: {e}")))?;
         let app = App {
             config,
             dir,
@@ -133,6 +147,7 @@ impl App {
             calendar,
             protected,
             limits,
+            intake,
             releases,
             clock,
             metrics: Metrics::default(),

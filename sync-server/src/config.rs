@@ -30,6 +30,8 @@
 //! merge_window_secs = 900          # a repeat from the same client about the same identifier is merged
 //! max_text_chars = 2000
 //! max_contact_chars = 200
+//! queue_capacity = 4096            # tips waiting for the disk; beyond: 503 + Retry-After
+//! max_batch = 512                  # tips per transaction (group commit: one fsync per batch)
 //!
 //! [review]
 //! answer_working_days = 5          # the answer is due this many working days after the tip
@@ -180,6 +182,11 @@ pub struct IntakeConfig {
     pub max_text_chars: usize,
     /// Longest contact, in characters.
     pub max_contact_chars: usize,
+    /// Tips that may wait for the disk at once; a tip beyond gets `503` with `Retry-After`
+    /// (see [`crate::intake`]).
+    pub queue_capacity: usize,
+    /// Most tips written in one transaction (one fsync) by the intake writer.
+    pub max_batch: usize,
 }
 
 /// Review deadlines.
@@ -241,6 +248,8 @@ impl Default for IntakeConfig {
             merge_window_secs: 15 * 60,
             max_text_chars: 2000,
             max_contact_chars: 200,
+            queue_capacity: 4096,
+            max_batch: 512,
         }
     }
 }
@@ -338,6 +347,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError(m.to_owned()));
         if self.intake.client_per_hour == 0 || self.intake.identifier_per_minute == 0 {
             return bad("intake limits must be at least 1");
+        }
+        if self.intake.queue_capacity == 0 || self.intake.max_batch == 0 {
+            return bad("intake.queue_capacity and intake.max_batch must be at least 1");
         }
         if self.publish.validity_secs <= 0
             || self.publish.refresh_before_secs <= 0

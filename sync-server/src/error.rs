@@ -130,6 +130,14 @@ impl AppError {
         )
     }
 
+    /// 503 with `Retry-After: seconds`: the server is overloaded or a resource it needs is
+    /// briefly unavailable; the same request may succeed later.
+    pub fn unavailable(code: &'static str, seconds: u64, message: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
     /// 500: something broke on our side. `detail` is logged once and never sent.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let mut e = Self::new(

@@ -15,7 +15,8 @@
 //!   `{"error":{"code":"…","message":"…"}}`; the extractors in [`extract`] use it for rejected
 //!   JSON, queries and paths.
 //! - State in one SQLite file ([`db`], [`schema`]: WAL, busy timeout, versioned migrations),
-//!   every query on the blocking pool; files in the [`datadir`].
+//!   every query on the blocking pool; files in the [`datadir`]. Tips are written by one
+//!   group-commit thread ([`intake`]): many tips per fsync, each acknowledged after its commit.
 //! - Releases are cut by core's `Publisher` (no second implementation of the format); see
 //!   [`release`] for the crash-safe order.
 //! - The analyst console ([`console`]): server-rendered pages under `/console` that call the
@@ -42,6 +43,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod ident;
+pub mod intake;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

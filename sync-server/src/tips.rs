@@ -122,7 +122,8 @@ pub fn is_tracking_id(s: &str) -> bool {
 }
 
 /// Records a tip durably (or merges it into the same client's tip about the same identifier
-/// from the last `merge_window` seconds). Returns only after the commit.
+/// from the last `merge_window` seconds). Returns only after the commit. The server's intake
+/// goes through [`crate::intake`] instead (many tips per commit); this is the one-tip form.
 pub fn record(
     conn: &mut Connection,
     tip: &NewTip,
@@ -131,21 +132,71 @@ pub fn record(
     calendar: &Calendar,
 ) -> AppResult<Recorded> {
     let tx = immediate(conn)?;
+    let recorded = record_in(&tx, tip, now, merge_window, calendar.due_at(now))?;
+    tx.commit()?;
+    Ok(recorded)
+}
+
+/// One tip waiting in a batch: the tip, when it was received, when its answer is due.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The tip.
+    pub tip: NewTip,
+    /// Unix seconds at which the tip was received.
+    pub now: i64,
+    /// Unix seconds by which it must be answered ([`Calendar::due_at`]).
+    pub due_at: i64,
+}
+
+/// Records a batch of tips in **one** transaction (one fsync for all of them): the group
+/// commit behind [`crate::intake`]. Tips are taken in order, each inside its own savepoint, so
+/// a later tip from the same client about the same identifier merges into an earlier one of
+/// the same batch exactly as it would across batches, and one tip that fails (its own error in
+/// the result) takes nothing of the others with it. The outer error means nothing was stored.
+pub fn record_batch(
+    conn: &mut Connection,
+    batch: &[Pending],
+    merge_window: i64,
+) -> AppResult<Vec<AppResult<Recorded>>> {
+    let mut tx = immediate(conn)?;
+    let mut out = Vec::with_capacity(batch.len());
+    for p in batch {
+        let sp = tx.savepoint()?;
+        match record_in(&sp, &p.tip, p.now, merge_window, p.due_at) {
+            Ok(r) => {
+                sp.commit()?;
+                out.push(Ok(r));
+            }
+            // Dropping the savepoint rolls back this tip's statements only.
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// The statements of [`record`] inside a transaction the caller commits.
+fn record_in(
+    tx: &Connection,
+    tip: &NewTip,
+    now: i64,
+    merge_window: i64,
+    due_at: i64,
+) -> AppResult<Recorded> {
     let earlier: Option<(i64, String, Option<i64>)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, tracking_id, answered_at FROM tips
              WHERE client_key = ?1 AND key = ?2 AND received_at > ?3
              ORDER BY received_at DESC LIMIT 1",
+        )?
+        .query_row(
             params![&tip.client_key[..], tip.key.as_bytes(), now - merge_window],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     if let Some((id, tracking_id, answered)) = earlier {
-        tx.execute(
-            "UPDATE tips SET repeats = repeats + 1, last_seen = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        tx.commit()?;
+        tx.prepare_cached("UPDATE tips SET repeats = repeats + 1, last_seen = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
         return Ok(Recorded {
             tracking_id,
             merged: true,
@@ -157,28 +208,25 @@ pub fn record(
         });
     }
     let tracking_id = new_tracking_id()?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO tips(tracking_id, key, category, text, client_key, token_id, received_at, last_seen, due_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
-        params![
-            tracking_id,
-            tip.key.as_bytes(),
-            tip.category.as_str(),
-            tip.text,
-            &tip.client_key[..],
-            tip.token_id,
-            now,
-            calendar.due_at(now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        tracking_id,
+        tip.key.as_bytes(),
+        tip.category.as_str(),
+        tip.text,
+        &tip.client_key[..],
+        tip.token_id,
+        now,
+        due_at
+    ])?;
     if let Some(contact) = &tip.contact {
         let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO tip_contacts(tip_id, contact) VALUES (?1, ?2)",
-            params![id, contact],
-        )?;
+        tx.prepare_cached("INSERT INTO tip_contacts(tip_id, contact) VALUES (?1, ?2)")?
+            .execute(params![id, contact])?;
     }
-    tx.commit()?;
     Ok(Recorded {
         tracking_id,
         merged: false,

@@ -18,7 +18,8 @@
 //! committed to disk. A repeat from the same client about the same identifier within the
 //! merge window (15 minutes) is merged into the first tip: the same 201 body with the first
 //! tip's tracking id (and `"merged": true`), nothing stored twice. Bad input: 4xx with the
-//! error envelope (never repeating the value); too many tips: `429` with `Retry-After`.
+//! error envelope (never repeating the value); too many tips: `429` with `Retry-After`; the
+//! intake queue full (the disk is behind): `503` with `Retry-After` ([`crate::intake`]).
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -136,6 +137,10 @@ pub async fn submit(
     };
     let client_key = sha256(format!("{}\0{client}", caller.token_id).as_bytes());
     let key = id.key();
+    // Refuse before the rate limits when the queue is full, so the retry is not also refused.
+    if state.intake.is_full() {
+        return Err(crate::intake::busy());
+    }
     if let Err(limited) = state.limits.check(&client_key, key.as_bytes()) {
         return Err(match limited {
             Limited::Client { retry_after } => {
@@ -156,11 +161,10 @@ pub async fn submit(
         token_id: caller.token_id,
     };
     let now = state.clock.now();
-    let window = cfg.merge_window_secs;
-    let st = state.clone();
+    // Group commit: answered once the batch holding this tip is on disk.
     let recorded = state
-        .db
-        .call(move |c| tips::record(c, &tip, now, window, &st.calendar))
+        .intake
+        .record(tip, now, state.calendar.due_at(now))
         .await?;
     let receipt = ReportReceipt {
         tracking_id: recorded.tracking_id,
