@@ -304,7 +304,8 @@ impl Config {
         let env = || {
             Env::prefixed("FRAUDSHIELD_")
                 .split("__")
-                .ignore(&["config", "log"])
+                // FRAUDSHIELD_TOKEN is the `import` command's credential, not configuration.
+                .ignore(&["config", "log", "token"])
         };
         // The data dir decides where the default TOML file is: find it first without a file.
         let base = Figment::from(Serialized::defaults(Config::default()))

@@ -43,6 +43,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod ident;
+pub mod import;
 pub mod intake;
 pub mod keys;
 pub mod limits;
