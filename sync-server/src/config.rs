@@ -304,7 +304,7 @@ impl Config {
         let env = || {
             Env::prefixed("FRAUDSHIELD_")
                 .split("__")
-                .ignore(&["config", "log"])
+                .ignore(&["config", "log", "failpoint"])
         };
         // The data dir decides where the default TOML file is: find it first without a file.
         let base = Figment::from(Serialized::defaults(Config::default()))
