@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 examples="${SCHEMATHESIS_EXAMPLES:-40}"
 seed="${SCHEMATHESIS_SEED:-20261201}"
 req=scripts/schemathesis-requirements.txt
-venv=target/schemathesis-venv
+venv="$(pwd)/target/schemathesis-venv"
 if ! cmp -s "$req" "$venv/installed-requirements.txt" 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
@@ -66,11 +66,12 @@ run() {
   local role="$1"
   shift
   echo "== schemathesis as $role"
-  if ! "$venv/bin/schemathesis" run "$url/v1/openapi.json" \
+  # From the temporary directory: schemathesis leaves a .schemathesis/ folder where it runs.
+  if ! (cd "$work" && "$venv/bin/schemathesis" run "$url/v1/openapi.json" \
       --header "Authorization: Bearer $(cat "$work/$role.token")" \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
       --max-examples "$examples" --seed "$seed" --generation-database none \
-      --workers 1 --request-timeout 30 --no-color --warnings off "$@"; then
+      --workers 1 --request-timeout 30 --no-color --warnings off "$@"); then
     failed=1
   fi
 }
