@@ -39,6 +39,8 @@ pub mod durable;
 pub mod entry;
 pub mod hex;
 pub mod identifier;
+#[cfg(feature = "csv-import")]
+pub mod import;
 pub mod key;
 pub mod kind;
 pub mod outbox;

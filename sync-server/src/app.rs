@@ -118,11 +118,17 @@ impl App {
         crate::keys::finish_interrupted(&dir, publish_config(&config))
             .map_err(StartError::Other)?;
         let key = dir.load_signing_key()?;
-        let releases = Releases::open(&dir.releases(), vec![key], publish_config(&config), sink)?;
-        let calendar =
-            Calendar::from_config(&config.review).map_err(|e| StartError::Other(e.to_string()))?;
         let protected = ProtectedList::from_config(&config.protected)
             .map_err(|e| StartError::Other(e.to_string()))?;
+        let releases = Releases::open(
+            &dir.releases(),
+            vec![key],
+            publish_config(&config),
+            protected.rules().clone(),
+            sink,
+        )?;
+        let calendar =
+            Calendar::from_config(&config.review).map_err(|e| StartError::Other(e.to_string()))?;
         let limits = IntakeLimits::new(
             config.intake.client_per_hour,
             config.intake.identifier_per_minute,

@@ -44,6 +44,7 @@ pub mod error;
 pub mod extract;
 pub mod failpoint;
 pub mod ident;
+pub mod import;
 pub mod intake;
 pub mod keys;
 pub mod limits;

@@ -6,6 +6,7 @@
 //! fraudshield-server [--data-dir DIR] token create --role ROLE --name NAME [--expires 30d]
 //! fraudshield-server [--data-dir DIR] token list [--json]
 //! fraudshield-server [--data-dir DIR] token revoke ID
+//! fraudshield-server [--data-dir DIR] import --reason TEXT [--encoding gb18030] [--skip-bad-rows] FILE.csv
 //! fraudshield-server [--data-dir DIR] publish [--reason TEXT] [--name NAME]
 //! fraudshield-server [--data-dir DIR] keys rotate
 //! fraudshield-server [--data-dir DIR] backup DEST
@@ -67,6 +68,25 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Propose the rows of a CSV file of case data as one batch that another analyst approves
+    /// or rejects as a unit. Authenticates with the analyst token in the environment variable
+    /// FRAUDSHIELD_TOKEN (never on the command line). A file with any bad row proposes nothing
+    /// unless --skip-bad-rows; every bad row is reported with its line. Prints a JSON report.
+    /// May run while the server serves.
+    Import {
+        /// Why (recorded on every proposal and in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The file's text encoding: utf-8 (default; a byte-order mark and UTF-16 with one are
+        /// recognised) or gb18030 (also reads GBK, Excel's "CSV" on a Chinese system).
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
+        /// Propose the good rows even if some rows are bad (they are still reported).
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// The CSV file: kind,value,category,risk[,reports] (see the README).
+        file: PathBuf,
+    },
     /// Cut the next release from every approved change (the server must not be running on
     /// this directory: with it running, use POST /v1/publish).
     Publish {
@@ -87,6 +107,17 @@ enum Command {
     },
     /// Print the effective configuration (object store credentials shown as "<redacted>").
     Config,
+}
+
+/// The encodings `import --encoding` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Encoding {
+    /// UTF-8 (with or without a byte-order mark), or UTF-16 with a byte-order mark.
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GB18030, which contains GBK and GB2312.
+    #[value(name = "gb18030", alias = "gbk")]
+    Gb18030,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +208,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { addr_file, .. } => serve(config, clock, addr_file),
         Command::Token(t) => token(&config, &clock, t),
+        Command::Import {
+            reason,
+            encoding,
+            skip_bad_rows,
+            file,
+        } => import(&config, &clock, &reason, encoding, skip_bad_rows, &file),
         Command::Publish { reason, name } => {
             let dir = DataDir::new(&config.data_dir);
             dir.require_initialized()?;
@@ -241,6 +278,72 @@ fn open_db(config: &Config) -> Result<Db> {
     let dir = DataDir::new(&config.data_dir);
     dir.require_initialized()?;
     Ok(Db::open(&dir.database())?)
+}
+
+/// Bad rows printed on stderr (the JSON report on stdout lists every one).
+const SHOWN_BAD_ROWS: usize = 20;
+
+fn import(
+    config: &Config,
+    clock: &Clock,
+    reason: &str,
+    encoding: Encoding,
+    skip_bad_rows: bool,
+    file: &std::path::Path,
+) -> Result<()> {
+    use fraudshield_server::import::{ImportFile, import_file};
+    use std::io::IsTerminal as _;
+    let db = open_db(config)?;
+    let now = clock.now();
+    let token = std::env::var("FRAUDSHIELD_TOKEN").map_err(
+        |_| "set FRAUDSHIELD_TOKEN to your analyst token (it is not taken on the command line)",
+    )?;
+    let caller = db
+        .blocking(|c| auth::authenticate(c, token.trim(), now))?
+        .ok_or("FRAUDSHIELD_TOKEN is not a valid token (unknown, revoked or expired)")?;
+    if caller.role != Role::Analyst {
+        return Err("only an analyst token may import case data as proposals".into());
+    }
+    let protected = fraudshield_server::protected::ProtectedList::from_config(&config.protected)?;
+    let request = ImportFile {
+        path: file,
+        encoding: match encoding {
+            Encoding::Utf8 => fraudshield_server::core::import::TextEncoding::Utf8,
+            Encoding::Gb18030 => fraudshield_server::core::import::TextEncoding::Gb18030,
+        },
+        reason,
+        skip_bad_rows,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = import_file(&db, &caller, &protected, &request, now)?;
+    for b in report.bad_rows.iter().take(SHOWN_BAD_ROWS) {
+        eprintln!("line {}: {}", b.line, b.reason);
+    }
+    if report.bad_rows.len() > SHOWN_BAD_ROWS {
+        eprintln!(
+            "… and {} more bad rows (all are in the JSON report)",
+            report.bad_rows.len() - SHOWN_BAD_ROWS
+        );
+    }
+    eprintln!("{}", report.file.describe());
+    println!("{}", serde_json::to_string(&report)?);
+    match (&report.batch, &report.refused) {
+        (Some(b), _) => {
+            eprintln!(
+                "batch {} proposed by {}: {} proposals ({} already listed or proposed, {} repeats,                  {} bad rows skipped); another analyst approves it with POST /v1/batches/{}/approve",
+                b.batch_id,
+                caller.name,
+                b.proposed,
+                b.skipped_listed,
+                b.skipped_repeats,
+                b.skipped_bad_rows,
+                b.batch_id
+            );
+            Ok(())
+        }
+        (None, Some(why)) => Err(why.clone().into()),
+        (None, None) => Err("nothing was imported".into()),
+    }
 }
 
 fn token(config: &Config, clock: &Clock, cmd: TokenCommand) -> Result<()> {
@@ -309,6 +412,7 @@ fn serve(config: Config, clock: Clock, addr_file: Option<PathBuf>) -> Result<()>
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(&listen).await?;
         let addr = listener.local_addr()?;
         if let Some(f) = addr_file {
@@ -317,30 +421,34 @@ fn serve(config: Config, clock: Clock, addr_file: Option<PathBuf>) -> Result<()>
         println!("listening on http://{addr}/");
         std::io::stdout().flush()?;
         tracing::info!(%addr, "serving");
-        fraudshield_server::serve(state, listener, shutdown_signal()).await?;
+        fraudshield_server::serve(state, listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers the SIGINT/SIGTERM handlers at once (called before the address is announced, so a
+/// signal sent right after start is never the default kill but a graceful shutdown), and
+/// resolves at the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+}
+
+/// Resolves at Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

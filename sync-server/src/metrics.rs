@@ -10,11 +10,12 @@
 //! | `fraudshield_release` | gauge | release being served |
 //! | `fraudshield_manifest_age_seconds` | gauge | seconds since the served manifest was signed |
 //! | `fraudshield_manifest_expires_in_seconds` | gauge | seconds until it expires (alert well before 0) |
-//! | `fraudshield_publish_duration_seconds` | gauge | wall time of the last publish |
+//! | `fraudshield_publish_duration_seconds` | gauge | wall time of the last release cut, whoever cut it (API, console, admin `publish` command, key rotation); a re-sign is not a publish |
 //! | `fraudshield_entries` | gauge | entries in the served list |
 //! | `fraudshield_object_store_release` | gauge | release the object store serves (0: none confirmed yet, or no object store); alert when below `fraudshield_release` for long |
 //!
-//! The tip and release gauges are read from the database and the served manifest at scrape.
+//! The tip, release and publish-duration gauges are read from the database and the served
+//! manifest at scrape, so what another process did (the admin `publish` command) shows too.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -70,7 +71,7 @@ pub struct Metrics {
     pub manifest_age_seconds: Gauge,
     /// Seconds until the served manifest expires.
     pub manifest_expires_in_seconds: Gauge,
-    /// Wall time of the last publish.
+    /// Wall time of the last release cut (set at scrape from the release history).
     pub publish_seconds: Gauge<f64, AtomicU64>,
     /// Release the object store serves (0: unknown or none).
     pub object_store_release: Gauge,
@@ -128,7 +129,7 @@ impl Default for Metrics {
         );
         registry.register(
             "publish_duration_seconds",
-            "Wall time of the last publish",
+            "Wall time of the last release cut",
             m.publish_seconds.clone(),
         );
         registry.register(

@@ -5,12 +5,15 @@
 use fraudshield_core::identifier::{self, Identifier};
 use fraudshield_core::key::Key;
 use fraudshield_core::kind::Kind;
+use fraudshield_core::rules::Protected;
 use fraudshield_core::store::BUILTIN_PROTECTED;
 
-/// The protected phone numbers, as canonical keys.
+/// The protected phone numbers, as canonical keys, and the same list as core's publishing
+/// rules take it ([`ProtectedList::rules`]).
 #[derive(Debug, Clone)]
 pub struct ProtectedList {
     keys: Vec<Key>,
+    rules: Protected,
 }
 
 /// A configured protected number does not normalize.
@@ -40,7 +43,14 @@ impl ProtectedList {
         }
         keys.sort();
         keys.dedup();
-        Ok(ProtectedList { keys })
+        let rules = Protected::with(extra.iter().map(String::as_str));
+        Ok(ProtectedList { keys, rules })
+    }
+
+    /// The list for core's [`Rules::Publish`](fraudshield_core::rules::Rules::Publish): what
+    /// the publisher refuses and what imports are checked against.
+    pub fn rules(&self) -> &Protected {
+        &self.rules
     }
 
     /// Whether listing `key` (a prefix rule when `prefix`) would flag a protected number.

@@ -8,7 +8,9 @@
 //!
 //! 1. finish or discard any publish a crash interrupted (below);
 //! 2. read the approved, unpublished proposals; veto (mark `vetoed`, audited) any that would
-//!    now list a protected number;
+//!    now list a protected number, and any that core's publisher would refuse
+//!    ([`Publisher::preview`]: `rules::check_change` at the publish level), so one refused
+//!    change never blocks the others;
 //! 3. record a **publish intent** (release number + proposal ids) and commit;
 //! 4. `Publisher::publish`: artifacts, publisher state, then the signed manifest, each file
 //!    written atomically (core's order); on failure the publisher is reopened from disk;
@@ -26,13 +28,26 @@
 //! A failure in step 5 does not undo the local release: steps 6 and 7 still run, then the
 //! publish returns 502 `object_store_failed` (the object store still serves the previous
 //! release) and [`sync_sink`], run by the background job once a minute, retries the upload
-//! until the copy holds the served release.
+//! until the copy holds the served release (and its latest re-signed manifest).
+//!
+//! ## Preview
+//! [`preview`] shows exactly what core's publisher would do with the approved changes: it runs
+//! [`Publisher::preview`] on them (no second implementation of the rules), lists the changes
+//! it refuses with core's reason, and counts what the others add, change and remove.
 //!
 //! ## Freshness
-//! A manifest expires `publish.validity_secs` after it is signed. [`refresh`] cuts an empty
-//! release (no changes, even if approved ones wait: only a publisher publishes them) when less
-//! than `publish.refresh_before_secs` remain, and `/healthz` fails when less than
+//! A manifest expires `publish.validity_secs` after it is signed. [`refresh_if_due`] re-signs
+//! the served release with [`Publisher::resign`] when less than `publish.refresh_before_secs`
+//! remain: the same release, state digest and artifacts under a fresh manifest (no release is
+//! cut, approved changes keep waiting for a publisher; the release history is unchanged, an
+//! audit row `refresh` records it). `/healthz` fails when less than
 //! `publish.alert_before_secs` remain.
+//!
+//! ## Publish duration
+//! Every release cut records its wall time in the `releases` table, whoever cut it (the HTTP
+//! API, the console, the admin `publish` command in its own process, a key rotation);
+//! `fraudshield_publish_duration_seconds` is read from there at scrape time. A re-sign is not a
+//! publish (no artifacts, milliseconds) and is not counted; the manifest age gauges show it.
 
 use crate::app::App;
 use crate::audit::{self, AuditRecord};
@@ -49,6 +64,7 @@ use fraudshield_core::release::keys::{SigningKey, sha256};
 use fraudshield_core::release::manifest::{ArtifactKind, Manifest};
 use fraudshield_core::release::publisher::{PublishConfig, Publisher};
 use fraudshield_core::release::signed::Bundle;
+use fraudshield_core::rules::Protected;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -94,6 +110,19 @@ impl SinkCopy {
             SinkCopy::NotKept => false,
             SinkCopy::Unknown => true,
             SinkCopy::Holds { release: r, .. } => r < release,
+        }
+    }
+
+    /// Whether the copy should be brought up to `release` signed to expire at `expires_at`: it
+    /// is [`behind`](SinkCopy::behind), or holds that release under an older manifest (a
+    /// re-sign whose upload failed: the copy would expire first).
+    pub fn older_than(self, release: u64, expires_at: i64) -> bool {
+        match self {
+            SinkCopy::Holds {
+                release: r,
+                expires_at: e,
+            } if r == release => e < expires_at,
+            copy => copy.behind(release),
         }
     }
 }
@@ -155,6 +184,7 @@ pub struct Releases {
     dir: PathBuf,
     signers: Vec<SigningKey>,
     publisher: Mutex<Publisher>,
+    protected: Protected,
     served: RwLock<Option<Arc<ServedManifest>>>,
     sink: Arc<dyn ReleaseSink>,
 }
@@ -165,7 +195,7 @@ pub struct Releases {
 pub enum PublishKind {
     /// A publisher cut a release from approved changes.
     Publish,
-    /// The freshness job re-signed: an empty release before the manifest expires.
+    /// An empty release with no change (a key rotation signs one with the new key).
     Refresh,
     /// `init`: the empty first release.
     Initial,
@@ -202,7 +232,17 @@ pub struct PendingChange {
     pub reports: Option<u32>,
 }
 
-/// What the next release would hold.
+/// An approved change core's publisher refuses: publishing vetoes it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefusedChange {
+    /// The change.
+    #[serde(flatten)]
+    pub change: PendingChange,
+    /// Core's reason (never the identifier).
+    pub reason: String,
+}
+
+/// What the next release would hold: core's [`Publisher::preview`] of the approved changes.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The release being served.
@@ -211,10 +251,22 @@ pub struct Preview {
     pub next_release: u64,
     /// Entries listed now.
     pub entries_now: u64,
-    /// The changes.
+    /// The changes the release will carry (core accepts them).
     pub changes: Vec<PendingChange>,
     /// Approved proposals that a publish would veto (protected numbers).
     pub vetoed: Vec<i64>,
+    /// Approved changes core's publisher refuses, with its reason: a publish vetoes them.
+    pub refused: Vec<RefusedChange>,
+    /// Identifiers the release adds (core's count).
+    pub added: u64,
+    /// Identifiers whose entry it changes.
+    pub changed: u64,
+    /// Identifiers it takes off the list.
+    pub removed: u64,
+    /// Changes that change nothing (the same value again, a removal of an absent entry).
+    pub unchanged: u64,
+    /// Entries on the list after it.
+    pub entries_after: u64,
 }
 
 /// What a publish did.
@@ -314,17 +366,54 @@ fn plan(conn: &Connection, app: &App) -> AppResult<Planned> {
     Ok(planned)
 }
 
+/// The planned changes as core's publisher sees them.
+struct Screened {
+    /// What it accepts.
+    accepted: Vec<(PendingChange, Change)>,
+    /// What it refuses, with its reason.
+    refused: Vec<(RefusedChange, Change)>,
+    /// Its counts for the accepted ones.
+    verdict: fraudshield_core::release::publisher::Preview,
+}
+
+/// Splits the planned changes into those core's publisher accepts and those it refuses (with
+/// its reason), by asking it: [`Publisher::preview`].
+fn screen(publisher: &Publisher, planned: Vec<(PendingChange, Change)>) -> Screened {
+    let changes: Vec<Change> = planned.iter().map(|(_, c)| c.clone()).collect();
+    let verdict = publisher.preview(&changes);
+    let mut reasons: std::collections::HashMap<usize, String> = verdict
+        .refusals
+        .iter()
+        .map(|r| (r.index, r.error.to_string()))
+        .collect();
+    let mut accepted = Vec::with_capacity(planned.len());
+    let mut refused = Vec::new();
+    for (i, (p, c)) in planned.into_iter().enumerate() {
+        match reasons.remove(&i) {
+            Some(reason) => refused.push((RefusedChange { change: p, reason }, c)),
+            None => accepted.push((p, c)),
+        }
+    }
+    Screened {
+        accepted,
+        refused,
+        verdict,
+    }
+}
+
 impl Releases {
     /// Opens the publisher in `dir` (written by `init`), loads the served manifest and keeps
-    /// `signers` for signing. Blocking.
+    /// `signers` for signing and `protected` for core's publishing rules. Blocking.
     pub fn open(
         dir: &Path,
         signers: Vec<SigningKey>,
         config: PublishConfig,
+        protected: Protected,
         sink: Arc<dyn ReleaseSink>,
     ) -> AppResult<Releases> {
         let mut publisher = Publisher::open(dir)
             .map_err(|e| AppError::internal(format_args!("opening the publisher: {e}")))?;
+        publisher.set_protected(protected.clone());
         // The publisher saves its configuration; the server's configuration file wins, as an
         // explicit change from the next release on.
         if publisher.config() != config {
@@ -337,6 +426,7 @@ impl Releases {
             dir: dir.to_path_buf(),
             signers,
             publisher: Mutex::new(publisher),
+            protected,
             served: RwLock::new(served),
             sink,
         })
@@ -367,6 +457,15 @@ impl Releases {
         self.served.read().ok().and_then(|g| g.clone())
     }
 
+    /// The publisher as on disk, after a failed write (it is all-or-nothing; anything kept
+    /// in memory only is dropped), with the protected numbers set again.
+    fn reopen(&self, publisher: &mut Publisher) {
+        if let Ok(mut p) = Publisher::open(&self.dir) {
+            p.set_protected(self.protected.clone());
+            *publisher = p;
+        }
+    }
+
     fn reload_served(&self) -> AppResult<()> {
         let m = ServedManifest::load(&self.dir)?.map(Arc::new);
         if let Ok(mut g) = self.served.write() {
@@ -376,27 +475,38 @@ impl Releases {
     }
 }
 
-/// What the next publish would hold (blocking).
+/// What the next publish would hold, as core's publisher sees it (blocking).
 pub fn preview(app: &App) -> AppResult<Preview> {
-    app.db.blocking(|conn| {
+    let (planned, entries_now) = app.db.blocking(|conn| {
         let planned = plan(conn, app)?;
-        let served = app.releases.served();
-        let current = served.as_ref().map_or(0, |m| m.release);
         let entries_now =
             conn.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64;
-        let publisher_release = app
-            .releases
-            .publisher
-            .lock()
-            .map(|p| p.release())
-            .unwrap_or(current);
-        Ok(Preview {
-            current_release: current,
-            next_release: publisher_release.max(current) + 1,
-            entries_now,
-            changes: planned.changes.into_iter().map(|(p, _)| p).collect(),
-            vetoed: planned.vetoed.into_iter().map(|(id, _)| id).collect(),
-        })
+        Ok((planned, entries_now))
+    })?;
+    let served = app.releases.served();
+    let current = served.as_ref().map_or(0, |m| m.release);
+    let publisher = app
+        .releases
+        .publisher
+        .lock()
+        .map_err(|_| AppError::internal("publisher lock poisoned"))?;
+    let Screened {
+        accepted,
+        refused,
+        verdict,
+    } = screen(&publisher, planned.changes);
+    Ok(Preview {
+        current_release: current,
+        next_release: publisher.release().max(current) + 1,
+        entries_now,
+        changes: accepted.into_iter().map(|(p, _)| p).collect(),
+        vetoed: planned.vetoed.into_iter().map(|(id, _)| id).collect(),
+        refused: refused.into_iter().map(|(r, _)| r).collect(),
+        added: verdict.added,
+        changed: verdict.changed,
+        removed: verdict.removed,
+        unchanged: verdict.unchanged,
+        entries_after: verdict.entries_after,
     })
 }
 
@@ -416,7 +526,7 @@ pub fn publish(
         .map_err(|_| AppError::internal("publisher lock poisoned"))?;
     recover_locked(app, &mut publisher)?;
     let now = app.clock.now();
-    let planned = if kind == PublishKind::Publish {
+    let mut planned = if kind == PublishKind::Publish {
         app.db.blocking(|c| plan(c, app))?
     } else {
         Planned {
@@ -424,10 +534,38 @@ pub fn publish(
             vetoed: Vec::new(),
         }
     };
-    if !planned.vetoed.is_empty() {
+    // What core's publisher would refuse is vetoed like a protected number, with its reason:
+    // one refused change must not block every other approved change.
+    let Screened {
+        accepted, refused, ..
+    } = screen(&publisher, std::mem::take(&mut planned.changes));
+    planned.changes = accepted;
+    let mut vetoes: Vec<(i64, Vec<u8>, String)> = planned
+        .vetoed
+        .iter()
+        .map(|(id, key)| {
+            (
+                *id,
+                key.clone(),
+                "protected number: refused at publish".to_owned(),
+            )
+        })
+        .collect();
+    for (r, change) in &refused {
+        let key = match change {
+            Change::Upsert(k, _) | Change::Remove(k) => k.as_bytes().to_vec(),
+        };
+        vetoes.push((
+            r.change.proposal_id,
+            key,
+            format!("refused at publish by the publishing rules: {}", r.reason),
+        ));
+        planned.vetoed.push((r.change.proposal_id, Vec::new()));
+    }
+    if !vetoes.is_empty() {
         app.db.blocking(|conn| {
             let tx = immediate(conn)?;
-            for (id, key) in &planned.vetoed {
+            for (id, key, reason) in &vetoes {
                 tx.execute(
                     "UPDATE proposals SET status = 'vetoed' WHERE id = ?1",
                     params![id],
@@ -438,7 +576,7 @@ pub fn publish(
                         action: "veto",
                         key: Some(key),
                         proposal_id: Some(*id),
-                        reason: Some("protected number: refused at publish"),
+                        reason: Some(reason),
                         ..AuditRecord::by(caller, now)
                     },
                 )?;
@@ -476,11 +614,7 @@ pub fn publish(
     let cut = match cut {
         Ok(release) => release,
         Err(e) => {
-            // The publisher is all-or-nothing; reopening from disk also drops anything kept
-            // in memory only (the saved configuration was set at open).
-            if let Ok(p) = Publisher::open(&rel.dir) {
-                *publisher = p;
-            }
+            rel.reopen(&mut publisher);
             let _ = app.db.blocking(|c| {
                 c.execute(
                     "DELETE FROM publish_intents WHERE release = ?1",
@@ -519,7 +653,6 @@ pub fn publish(
     })?;
     crate::failpoint::hit("publish:finalized");
     rel.reload_served()?;
-    app.metrics.publish_seconds.set(duration_ms as f64 / 1000.0);
     copied?;
     Ok(PublishReport {
         release: cut,
@@ -569,7 +702,11 @@ pub fn sync_sink(app: &App) -> AppResult<Option<u64>> {
     let Some(served) = rel.served() else {
         return Ok(None);
     };
-    if !rel.sink.copy().behind(served.release) {
+    if !rel
+        .sink
+        .copy()
+        .older_than(served.release, served.expires_at)
+    {
         return Ok(None);
     }
     copy_to_sink(rel, served.release)?;
@@ -786,8 +923,8 @@ fn recover_locked(app: &App, _publisher: &mut Publisher) -> AppResult<()> {
     app.releases.reload_served()
 }
 
-/// Re-signs (an empty release) when the served manifest expires within
-/// `publish.refresh_before_secs`; returns the new release, if one was cut.
+/// Re-signs the served release ([`resign`]) when its manifest expires within
+/// `publish.refresh_before_secs`; returns the release re-signed, if it was due.
 pub fn refresh_if_due(app: &App) -> AppResult<Option<u64>> {
     let now = app.clock.now();
     let due = app
@@ -803,13 +940,54 @@ pub fn refresh_if_due(app: &App) -> AppResult<Option<u64>> {
         role: crate::auth::Role::Publisher,
         request_id: None,
     };
-    let r = publish(
+    resign(
         app,
         &system,
-        PublishKind::Refresh,
-        Some("manifest close to expiry: re-signed with no change"),
-    )?;
-    Ok(Some(r.release))
+        "manifest close to expiry: re-signed with no change",
+    )
+    .map(Some)
+}
+
+/// Signs a fresh manifest for the served release with core's [`Publisher::resign`] (blocking):
+/// the same release, digest and artifacts, new creation and expiry times. Written like a
+/// publish (manifest atomically, then the sink), audited as `refresh`; no release is cut.
+pub fn resign(app: &App, caller: &Caller, reason: &str) -> AppResult<u64> {
+    let rel = &app.releases;
+    let mut publisher = rel
+        .publisher
+        .lock()
+        .map_err(|_| AppError::internal("publisher lock poisoned"))?;
+    recover_locked(app, &mut publisher)?;
+    let now = app.clock.now();
+    let signers: Vec<&SigningKey> = rel.signers.iter().collect();
+    let report = match publisher.resign(&signers, now) {
+        Ok(r) => r,
+        Err(e) => {
+            rel.reopen(&mut publisher);
+            return Err(AppError::internal(format_args!("re-signing failed: {e}")));
+        }
+    };
+    let copied = copy_to_sink(rel, report.release);
+    rel.reload_served()?;
+    app.db.blocking(|conn| {
+        let tx = immediate(conn)?;
+        audit::append(
+            &tx,
+            &AuditRecord {
+                action: "refresh",
+                release: Some(report.release),
+                reason: Some(reason),
+                detail: Some(serde_json::json!({
+                    "expires_at": Calendar::rfc3339(report.expires_at),
+                })),
+                ..AuditRecord::by(caller, now)
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    })?;
+    copied?;
+    Ok(report.release)
 }
 
 /// The listed entry as of the last release (for the console and the queue).

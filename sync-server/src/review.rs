@@ -420,19 +420,7 @@ pub fn review(
     single_reviewer: bool,
     now: i64,
 ) -> AppResult<Proposal> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if !approve && reason.is_none() {
-        return Err(AppError::unprocessable(
-            "invalid_reason",
-            "a rejection needs a reason",
-        ));
-    }
-    if reason.is_some_and(|r| r.chars().count() > 2000) {
-        return Err(AppError::unprocessable(
-            "invalid_reason",
-            "a reason has at most 2000 characters",
-        ));
-    }
+    let reason = review_reason(approve, reason)?;
     let tx = immediate(conn)?;
     let row: Option<(String, String, String, Vec<u8>, i64)> = tx
         .query_row(
@@ -450,13 +438,13 @@ pub fn review(
             format!("proposal {id} is {status}, not pending"),
         ));
     }
-    let own = proposed_by == caller.token_id || proposer == caller.name;
-    let relaxed = approve && own && single_reviewer;
-    if approve && own && !single_reviewer {
-        return Err(AppError::forbidden(
-            "four eyes: the proposer cannot approve their own proposal; another analyst must",
-        ));
-    }
+    let relaxed = four_eyes(
+        caller,
+        (&proposed_by, &proposer),
+        approve,
+        single_reviewer,
+        "four eyes: the proposer cannot approve their own proposal; another analyst must",
+    )?;
     let new_status = if approve { "approved" } else { "rejected" };
     tx.execute(
         "UPDATE proposals SET status = ?2, reviewed_by = ?3, reviewer = ?4, reviewed_at = ?5, review_reason = ?6, single_reviewer = ?7
@@ -479,6 +467,43 @@ pub fn review(
     )?;
     tx.commit()?;
     get(conn, id)?.ok_or_else(|| AppError::internal("proposal vanished"))
+}
+
+/// The reason given with an approval or a rejection (of a proposal or a batch): trimmed,
+/// required to reject, at most 2000 characters.
+pub fn review_reason(approve: bool, reason: Option<&str>) -> AppResult<Option<&str>> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if !approve && reason.is_none() {
+        return Err(AppError::unprocessable(
+            "invalid_reason",
+            "a rejection needs a reason",
+        ));
+    }
+    if reason.is_some_and(|r| r.chars().count() > 2000) {
+        return Err(AppError::unprocessable(
+            "invalid_reason",
+            "a reason has at most 2000 characters",
+        ));
+    }
+    Ok(reason)
+}
+
+/// The four-eyes rule for a decision by `caller` on what `proposer` (token id, holder name)
+/// proposed: approving one's own proposal (same token or same name) is refused with `refusal`
+/// unless `single_reviewer`; rejecting (withdrawing) it is allowed. Returns whether the rule
+/// was relaxed, which the audit row must say.
+pub fn four_eyes(
+    caller: &Caller,
+    (token_id, name): (&str, &str),
+    approve: bool,
+    single_reviewer: bool,
+    refusal: &'static str,
+) -> AppResult<bool> {
+    let own = token_id == caller.token_id || name == caller.name;
+    if approve && own && !single_reviewer {
+        return Err(AppError::forbidden(refusal));
+    }
+    Ok(approve && own)
 }
 
 /// One tip in a queue row.

@@ -318,3 +318,91 @@ async fn four_eyes_hold_in_the_console_and_a_revoked_token_ends_its_sessions() {
     let r = page(&s, "/console/queue", &alice).await;
     assert_eq!(location(&r), "/console/login");
 }
+
+#[tokio::test]
+async fn an_analyst_reads_a_tipsters_contact_only_by_asking_and_each_read_is_audited() {
+    let s = TestServer::new();
+    let r = s
+        .post(
+            "/v1/reports",
+            Some(&s.tokens.reporter),
+            serde_json::json!({
+                "kind": "phone", "value": "13800138000", "category": "police_impersonation",
+                "text": "自称公安", "contact": "wechat: li_lei_2026", "client_id": "install-9"
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let tip = r.json()["tracking_id"].as_str().unwrap().to_owned();
+    let (alice, csrf) = sign_in(&s, &s.tokens.alice).await;
+    let jar = format!("fs_console={alice}");
+    let path = "/console/identifier?kind=phone&value=%2B8613800138000";
+    // The page offers the action but does not show the contact.
+    let html = String::from_utf8(page(&s, path, &alice).await.body).unwrap();
+    assert!(html.contains("Show contact"), "{html}");
+    assert!(!html.contains("li_lei_2026"));
+    let reads = |s: &TestServer| {
+        s.state
+            .db
+            .blocking(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM audit WHERE action = 'read_contact'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
+            .unwrap()
+    };
+    assert_eq!(reads(&s), 0);
+    // Without the CSRF token: refused, nothing read.
+    let action = format!("/console/tips/{tip}/contact");
+    let r = post_form(&s, &action, &jar, "kind=phone&value=13800138000").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(reads(&s), 0);
+    // "Show contact": the contact under its tip, one audit row, nothing cached.
+    let r = post_form(
+        &s,
+        &action,
+        &jar,
+        &format!("kind=phone&value=13800138000&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let html = String::from_utf8(r.body.clone()).unwrap();
+    assert!(html.contains("wechat: li_lei_2026"), "{html}");
+    assert!(html.contains(&format!("id=\"contact-{tip}\"")));
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(reads(&s), 1);
+    // A publisher may not read it (the API's roles), and is not offered the action.
+    let (pat, pat_csrf) = sign_in(&s, &s.tokens.publisher).await;
+    let r = post_form(
+        &s,
+        &action,
+        &format!("fs_console={pat}"),
+        &format!("kind=phone&value=13800138000&csrf={pat_csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!String::from_utf8_lossy(&r.body).contains("li_lei_2026"));
+    assert_eq!(reads(&s), 1);
+}
+
+#[tokio::test]
+async fn times_are_labelled_china_standard_time() {
+    let s = TestServer::new();
+    let (cookie, _) = sign_in(&s, &s.tokens.publisher).await;
+    let html = String::from_utf8(page(&s, "/console/", &cookie).await.body).unwrap();
+    // Release 1 was cut at T0; the history shows it at UTC+8, labelled.
+    let expected = fraudshield_server::console::format_local(8, T0);
+    assert!(expected.ends_with(" CST"), "{expected}");
+    assert!(html.contains(&format!("<td>{expected}</td>")), "{html}");
+    assert!(html.contains("China Standard Time"), "{html}");
+    let utc = time::OffsetDateTime::from_unix_timestamp(T0).unwrap();
+    let local = utc.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap());
+    assert!(expected.contains(&format!("{:02}:{:02} CST", local.hour(), local.minute())));
+}

@@ -406,3 +406,16 @@ fn key_rotation_keeps_phones_that_pinned_the_root_key() {
     assert_eq!(sync(&server.url, &phone_b)["release"], 2);
     assert!(server.stop().success());
 }
+
+#[test]
+fn sigterm_right_after_start_is_a_graceful_stop() {
+    // The signal handlers are installed before the address is announced: a SIGTERM at once
+    // is a clean exit (status 0), never the default kill.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    admin(&data, &["init"]);
+    for _ in 0..3 {
+        let server = Running::start(&data);
+        assert!(server.stop().success());
+    }
+}

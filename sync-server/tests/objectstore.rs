@@ -9,8 +9,9 @@
 //! silently. Set it up by hand with `./scripts/s3-server.sh` (prints the `FS_MOTO_SERVER=…` to
 //! export).
 //!
-//! The server reaches the bucket through a small TCP relay in this test, so the test can cut
-//! the object store off (a failed upload) while the phone keeps reading the bucket directly.
+//! The server reaches the bucket through a small TCP relay in this test, so the test can refuse
+//! the manifest upload alone (proving, on the real store, that the artifacts went first),
+//! while the phone keeps reading the bucket directly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fraudshield_core::release::keys::sha256;
@@ -22,7 +23,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -80,22 +81,53 @@ impl Drop for Moto {
     }
 }
 
-/// A TCP relay to `target` that refuses connections while switched off.
+/// What the relay between the server and the store lets through.
+const PASS: u8 = 0;
+/// Uploads of the manifest are refused, everything else passes (the server keeps no idle
+/// connection, so each request comes on a connection of its own).
+const NO_MANIFEST: u8 = 1;
+
+/// A TCP relay to `target`, switchable between [`PASS`] and [`NO_MANIFEST`].
 struct Relay {
     port: u16,
-    on: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
+}
+
+/// Whether the request waiting on `conn` is an upload of a manifest (bounded peek).
+fn is_manifest_put(conn: &TcpStream) -> bool {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut buf = [0u8; 512];
+    for _ in 0..100 {
+        let Ok(n) = conn.peek(&mut buf) else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&buf[..n]);
+        if let Some(line) = head.split("\r\n").next().filter(|_| head.contains("\r\n")) {
+            return line.starts_with("PUT ") && line.contains("/v1/manifest");
+        }
+        if n == buf.len() || n == 0 {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 impl Relay {
     fn start(target: String) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let on = Arc::new(AtomicBool::new(true));
-        let flag = on.clone();
+        let mode = Arc::new(AtomicU8::new(PASS));
+        let flag = mode.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(client) = conn else { continue };
-                if !flag.load(Ordering::SeqCst) {
+                let refuse = match flag.load(Ordering::SeqCst) {
+                    NO_MANIFEST => is_manifest_put(&client),
+                    _ => false,
+                };
+                let _ = client.set_read_timeout(None);
+                if refuse {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
@@ -112,7 +144,7 @@ impl Relay {
                 pipe(upstream, client);
             }
         });
-        Relay { port, on }
+        Relay { port, mode }
     }
 }
 
@@ -395,10 +427,12 @@ fn releases_reach_phones_through_the_object_store() {
     assert_eq!(v["action"], "block", "{v}");
     assert_eq!(v["category"], "police_impersonation");
 
-    // The object store goes away; an appeal revokes the number and is published: the publish
-    // fails loudly, the server serves the new release itself, and the bucket still serves the
-    // previous one in full (its manifest is written last), so the phone stays consistent.
-    relay.on.store(false, Ordering::SeqCst);
+    // The object store refuses manifests (the relay drops manifest uploads only); an appeal
+    // revokes the number and is published: the publish fails loudly and the server serves the
+    // new release itself. The new release's artifacts did reach the bucket — they go first —
+    // but its manifest did not, so the bucket still serves the previous release in full and
+    // the phone stays consistent.
+    relay.mode.store(NO_MANIFEST, Ordering::SeqCst);
     let (st, a) = http.post(
         api("/v1/appeals"),
         &bob,
@@ -415,14 +449,30 @@ fn releases_reach_phones_through_the_object_store() {
     assert_eq!(st, 502, "{e}");
     assert_eq!(e["error"]["code"], "object_store_failed", "{e}");
     assert!(!e.to_string().contains(SECRET));
-    let revoked = http.manifest(&server.url).release;
+    let local = http.manifest(&server.url);
+    let revoked = local.release;
     assert!(revoked > release);
     assert_eq!(http.manifest(&bucket_url).release, release);
+    let new: Vec<_> = local
+        .artifacts
+        .iter()
+        .filter(|a| !m.artifacts.iter().any(|b| b.path == a.path))
+        .collect();
+    assert!(!new.is_empty());
+    for a in new {
+        let (st, _, body) = http.get(&format!("{bucket_url}{}", a.path));
+        assert_eq!(
+            st, 200,
+            "artifact {} not uploaded before the manifest",
+            a.path
+        );
+        assert_eq!(sha256(&body), a.sha256);
+    }
     assert_eq!(sync()["release"], release);
     assert_eq!(check()["action"], "block");
 
-    // The store is back: the background job (every second here) uploads the served release.
-    relay.on.store(true, Ordering::SeqCst);
+    // Manifests pass again: the background job (every second here) uploads the served release.
+    relay.mode.store(PASS, Ordering::SeqCst);
     http.wait_for_release(&bucket_url, revoked);
     for a in &http.manifest(&bucket_url).artifacts {
         assert_eq!(http.get(&format!("{bucket_url}{}", a.path)).0, 200);

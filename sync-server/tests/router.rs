@@ -708,6 +708,7 @@ async fn health_fails_loudly_near_expiry_and_the_freshness_job_re_signs() {
     let s = TestServer::new();
     assert_eq!(s.get("/healthz", None).await.status, StatusCode::OK);
     assert_eq!(s.get("/readyz", None).await.status, StatusCode::OK);
+    let etag = s.get("/v1/manifest", None).await.headers[header::ETAG].clone();
     // Validity 2 days, alert 6 h before: move to 1 h before expiry.
     s.clock.advance(2 * 86_400 - 3600);
     let h = s.get("/healthz", None).await;
@@ -719,12 +720,48 @@ async fn health_fails_loudly_near_expiry_and_the_freshness_job_re_signs() {
         "{metrics}"
     );
     fraudshield_server::app::run_jobs_once(&s.state).await;
+    // Core's Publisher::resign: the same release under a fresh manifest, valid 2 days from now.
     let h = s.get("/healthz", None).await;
     assert_eq!(h.status, StatusCode::OK);
-    assert_eq!(h.json()["release"], 2);
+    assert_eq!(h.json()["release"], 1);
+    assert_eq!(h.json()["manifest_expires_in_secs"], 2 * 86_400);
+    assert_ne!(
+        s.get("/v1/manifest", None).await.headers[header::ETAG],
+        etag,
+        "a new manifest is served"
+    );
+    let metrics = String::from_utf8(s.get("/metrics", None).await.body).unwrap();
+    assert!(
+        metrics.contains("fraudshield_manifest_age_seconds 0"),
+        "{metrics}"
+    );
+    // No release was cut: the history still holds release 1 only; the audit log says why.
+    let releases = s
+        .get("/v1/releases", Some(&s.tokens.publisher))
+        .await
+        .json();
+    assert_eq!(releases.as_array().unwrap().len(), 1, "{releases}");
+    let audit = s.get("/v1/audit", Some(&s.tokens.alice)).await.json();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "refresh" && r["release"] == 1),
+        "{audit}"
+    );
     // Nothing is due again right away.
     fraudshield_server::app::run_jobs_once(&s.state).await;
-    assert_eq!(s.get("/healthz", None).await.json()["release"], 2);
+    assert_eq!(s.get("/healthz", None).await.json()["release"], 1);
+    assert_eq!(
+        s.get("/v1/releases", Some(&s.tokens.publisher))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -203,6 +203,10 @@ struct DashboardPage {
     release_chart: Svg,
     releases: Vec<ReleaseRow>,
     current_release: u64,
+    /// The zone every time on the page is in, in words.
+    zone: String,
+    /// Its short label, as the times carry it.
+    zone_short: String,
 }
 
 /// The query of the dashboard.
@@ -338,6 +342,8 @@ pub async fn page(
         release_chart,
         releases: s.releases,
         current_release,
+        zone: super::zone_name(state.config.review.utc_offset_hours),
+        zone_short: super::zone_label(state.config.review.utc_offset_hours),
     }))
 }
 

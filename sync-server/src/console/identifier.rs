@@ -68,6 +68,18 @@ pub struct TipRow {
     pub answer: Option<String>,
     /// Local time of the answer.
     pub answered: Option<String>,
+    /// The tipster left a contact that is still kept (the contact itself is read only on
+    /// request, audited: [`contact`]).
+    pub has_contact: bool,
+}
+
+/// A contact an analyst asked to read, shown under its tip.
+#[derive(Debug)]
+pub struct Revealed {
+    /// The tip.
+    pub tracking_id: String,
+    /// The contact, or `None` when none is kept (none given, or deleted after retention).
+    pub contact: Option<String>,
 }
 
 /// Every tip about `key`, newest first (answered ones too).
@@ -78,7 +90,8 @@ fn tips_about(
     now: i64,
 ) -> Result<Vec<TipRow>, AppError> {
     let mut st = conn.prepare(
-        "SELECT tracking_id, category, text, received_at, due_at, repeats, answered_at, outcome, answer
+        "SELECT tracking_id, category, text, received_at, due_at, repeats, answered_at, outcome, answer,
+                EXISTS(SELECT 1 FROM tip_contacts c WHERE c.tip_id = tips.id)
          FROM tips WHERE key = ?1 ORDER BY received_at DESC, id DESC LIMIT 500",
     )?;
     let rows = st
@@ -93,6 +106,7 @@ fn tips_about(
                 r.get::<_, Option<i64>>(6)?,
                 r.get::<_, Option<String>>(7)?,
                 r.get::<_, Option<String>>(8)?,
+                r.get::<_, bool>(9)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -109,6 +123,7 @@ fn tips_about(
                 answered_at,
                 outcome,
                 answer,
+                has_contact,
             )| TipRow {
                 tracking_id,
                 category: category_name_label(&category),
@@ -120,6 +135,7 @@ fn tips_about(
                 outcome,
                 answer,
                 answered: answered_at.map(|t| local_unix(state, t)),
+                has_contact,
             },
         )
         .collect())
@@ -232,6 +248,8 @@ struct IdentifierPage {
     may_propose: bool,
     may_review: bool,
     may_answer: bool,
+    may_read_contact: bool,
+    revealed: Option<Revealed>,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -240,6 +258,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "approved" => "Approved. It goes out with the next release.",
         "rejected" => "Rejected.",
         "answered" => "Answer recorded; the tipster sees it with their tracking id.",
+        "contact" => "The tipster's contact is shown below its tip; this read is in the audit log.",
         _ => return None,
     })
 }
@@ -252,6 +271,59 @@ pub async fn page(
 ) -> PageResult<Response> {
     session.require(&Method::GET, "/v1/review/queue")?;
     let key = w.key()?;
+    let page = build(&state, &session, key, w.prefix, notice(w.done.as_deref())).await?;
+    Ok(render(&page))
+}
+
+/// The form of `POST /console/tips/{tracking_id}/contact`: which page to show it on.
+#[derive(Debug, Deserialize)]
+pub struct ContactForm {
+    /// Kind of the identifier.
+    pub kind: Kind,
+    /// Its value.
+    pub value: String,
+    /// A prefix rule.
+    #[serde(default)]
+    pub prefix: bool,
+}
+
+/// `POST /console/tips/{tracking_id}/contact`: the "Show contact" action (analysts, as
+/// `GET /v1/tips/{tracking_id}/contact`). Reads the contact with [`tips::contact`], which
+/// writes the audit row, and shows the identifier's page with the contact under its tip. A
+/// POST, not a link: reading personal data is an action (never prefetched, CSRF-checked), and
+/// the contact is never put in a URL; the page is `no-store` like every console page.
+pub async fn contact(
+    State(state): State<AppState>,
+    crate::extract::Path(tracking_id): crate::extract::Path<String>,
+    CsrfForm { session, form }: CsrfForm<ContactForm>,
+) -> PageResult<Response> {
+    session.require(&Method::GET, "/v1/tips/{tracking_id}/contact")?;
+    if !tips::is_tracking_id(&tracking_id) {
+        return Err(AppError::not_found("tip").into());
+    }
+    let key = ident::normalize(form.kind, &form.value, form.prefix)?;
+    let now = state.clock.now();
+    let caller = session.caller.clone();
+    let tid = tracking_id.clone();
+    let contact = state
+        .db
+        .call(move |c| tips::contact(c, &caller, &tid, now))
+        .await?;
+    let mut page = build(&state, &session, key, form.prefix, notice(Some("contact"))).await?;
+    page.revealed = Some(Revealed {
+        tracking_id,
+        contact,
+    });
+    Ok(render(&page))
+}
+
+async fn build(
+    state: &AppState,
+    session: &Session,
+    key: Key,
+    prefix: bool,
+    notice: Option<&'static str>,
+) -> Result<IdentifierPage, PageError> {
     let now = state.clock.now();
     let st = state.clone();
     let k = key.clone();
@@ -276,12 +348,12 @@ pub async fn page(
         .iter()
         .any(|p| matches!(p.status, review::Status::Pending | review::Status::Approved));
     let role = session.caller.role;
-    let page = IdentifierPage {
-        chrome: Chrome::new(&session, "/console/queue"),
+    Ok(IdentifierPage {
+        chrome: Chrome::new(session, "/console/queue"),
         kind: key.kind().as_str(),
         value: key.canonical().to_owned(),
-        prefix: w.prefix,
-        notice: notice(w.done.as_deref()),
+        prefix,
+        notice,
         listed: entry.as_ref().map(|e| {
             format!(
                 "{} · {} risk · {} reports",
@@ -294,16 +366,17 @@ pub async fn page(
         tips,
         proposals: proposals
             .into_iter()
-            .map(|p| proposal_row(&state, p))
+            .map(|p| proposal_row(state, p))
             .collect(),
         open_proposal,
-        audit: audit.into_iter().map(|a| audit_row(&state, a)).collect(),
+        audit: audit.into_iter().map(|a| audit_row(state, a)).collect(),
         categories: category_options(),
         may_propose: super::may(role, &Method::POST, "/v1/proposals"),
         may_review: super::may(role, &Method::POST, "/v1/proposals/{id}/approve"),
         may_answer: super::may(role, &Method::POST, "/v1/tips/{tracking_id}/answer"),
-    };
-    Ok(render(&page))
+        may_read_contact: super::may(role, &Method::GET, "/v1/tips/{tracking_id}/contact"),
+        revealed: None,
+    })
 }
 
 /// A 303 back to an identifier's page with a notice of what was `done` (a fixed word).

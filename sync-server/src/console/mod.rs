@@ -17,6 +17,7 @@
 //! | `/console/` | [`dashboard`]: tips per day, answered within the deadline, overdue, entries, releases | as `GET /v1/releases` |
 //! | `/console/queue` | [`queue`]: identifiers with unanswered tips, overdue first | as `GET /v1/review/queue` |
 //! | `/console/identifier?kind=…&value=…` | [`identifier`]: tips, current entry, proposals, audit trail; propose, answer | as `GET /v1/review/queue` |
+//! | `POST /console/tips/{tracking_id}/contact` | [`identifier::contact`]: "Show contact", the tipster's contact under its tip (audited) | as `GET /v1/tips/{tracking_id}/contact` (analysts) |
 //! | `/console/proposals` | [`proposals`]: open proposals; approve, reject | as `GET /v1/proposals` |
 //! | `/console/publish` | [`publish`]: preview of the next release; publish | as `GET /v1/publish/preview` / `POST /v1/publish` |
 //! | `/console/audit` | [`audit`]: the audit log with filters, CSV export | as `GET /v1/audit` |
@@ -30,6 +31,12 @@
 //! elsewhere, no web font, no script. Responses carry a strict Content-Security-Policy
 //! (`default-src 'none'`, styles and images from the console only, forms to the console only),
 //! `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and `Cache-Control: no-store`.
+//!
+//! ## Times
+//! Every time is shown in the review time zone (`review.utc_offset_hours`, default UTC+8) and
+//! labelled: `2026-12-01 12:43 CST` is China Standard Time, what analysts expect
+//! ([`local_unix`]). The JSON API speaks RFC 3339 in UTC. (A release cut at 04:43 UTC shows as
+//! 12:43 CST; before the label, that read like a wrong time.)
 //!
 //! ## Sessions
 //! See [`session`]: a server-side session in SQLite behind an HttpOnly, SameSite=Strict cookie,
@@ -74,6 +81,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/tips/{tracking_id}/answer",
             post(identifier::answer),
+        )
+        .route(
+            "/console/tips/{tracking_id}/contact",
+            post(identifier::contact),
         )
         .route("/console/proposals", get(proposals::page))
         .route("/console/proposals/{id}/approve", post(proposals::approve))
@@ -321,21 +332,46 @@ impl Chrome {
     }
 }
 
-/// Local time for people (`2026-12-01 11:58`), from an RFC 3339 time, in the review calendar's
-/// time zone (`review.utc_offset_hours`).
+/// Local time for people (`2026-12-01 11:58 CST`), from an RFC 3339 time, in the review
+/// calendar's time zone (`review.utc_offset_hours`), labelled with [`zone_label`].
 pub fn local_time(state: &AppState, rfc3339: &str) -> String {
     parse_time(rfc3339).map_or_else(String::new, |t| local_unix(state, t))
 }
 
-/// Local time for people from Unix seconds.
+/// Local time for people from Unix seconds, labelled with its zone: `2026-12-01 12:43 CST`.
+/// Every time in the console is in the review time zone (default UTC+8, China Standard Time,
+/// what analysts expect), never the browser's and never unlabelled UTC.
 pub fn local_unix(state: &AppState, unix: i64) -> String {
-    let offset = time::UtcOffset::from_hms(state.config.review.utc_offset_hours, 0, 0)
-        .unwrap_or(time::UtcOffset::UTC);
+    format_local(state.config.review.utc_offset_hours, unix)
+}
+
+/// [`local_unix`] for an offset in hours.
+pub fn format_local(offset_hours: i8, unix: i64) -> String {
+    let offset = time::UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.to_offset(offset).format(&fmt).ok())
+        .map(|t| format!("{t} {}", zone_label(offset_hours)))
         .unwrap_or_default()
+}
+
+/// The short name of the review time zone: `CST` (China Standard Time) for UTC+8, `UTC`, or
+/// `UTC+5` / `UTC-3` for any other offset.
+pub fn zone_label(offset_hours: i8) -> String {
+    match offset_hours {
+        8 => "CST".to_owned(),
+        0 => "UTC".to_owned(),
+        h => format!("UTC{h:+}"),
+    }
+}
+
+/// The review time zone in words, for page notes: `China Standard Time (CST, UTC+8)`.
+pub fn zone_name(offset_hours: i8) -> String {
+    match offset_hours {
+        8 => "China Standard Time (CST, UTC+8)".to_owned(),
+        h => zone_label(h),
+    }
 }
 
 /// A category for people, in English and Chinese.
@@ -420,6 +456,7 @@ mod tests {
             (Method::POST, "/v1/proposals/{id}/approve"),
             (Method::POST, "/v1/proposals/{id}/reject"),
             (Method::POST, "/v1/tips/{tracking_id}/answer"),
+            (Method::GET, "/v1/tips/{tracking_id}/contact"),
             (Method::GET, "/v1/publish/preview"),
             (Method::POST, "/v1/publish"),
             (Method::GET, "/v1/audit"),

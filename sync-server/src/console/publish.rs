@@ -42,6 +42,8 @@ struct PublishPage {
     adds: usize,
     removals: usize,
     changes: Vec<ChangeRow>,
+    /// Changes core's publisher refuses, with its reason.
+    refused: Vec<(ChangeRow, String)>,
     vetoed: Vec<i64>,
     may_publish: bool,
 }
@@ -54,32 +56,37 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| AppError::internal(format_args!("console task: {e}")))?
 }
 
+fn change_row(c: crate::release::PendingChange) -> ChangeRow {
+    ChangeRow {
+        proposal_id: c.proposal_id,
+        action: if c.appeal {
+            "revoke (appeal)".to_owned()
+        } else {
+            c.action.as_str().to_owned()
+        },
+        kind: c.identifier.kind.as_str(),
+        href: identifier_href(&c.identifier),
+        value: c.identifier.value,
+        value_text: match (c.category, c.risk) {
+            (Some(cat), Some(r)) => {
+                Some(format!("{} · {} risk", category_label(cat), risk_label(r)))
+            }
+            _ => None,
+        },
+        reports: c.reports,
+    }
+}
+
 /// `GET /console/publish`
 pub async fn page(State(state): State<AppState>, session: Session) -> PageResult<Response> {
     session.require(&Method::GET, "/v1/publish/preview")?;
     let st = state.clone();
     let p = blocking(move || release::preview(&st)).await?;
-    let changes: Vec<ChangeRow> = p
-        .changes
+    let changes: Vec<ChangeRow> = p.changes.into_iter().map(change_row).collect();
+    let refused: Vec<(ChangeRow, String)> = p
+        .refused
         .into_iter()
-        .map(|c| ChangeRow {
-            proposal_id: c.proposal_id,
-            action: if c.appeal {
-                "revoke (appeal)".to_owned()
-            } else {
-                c.action.as_str().to_owned()
-            },
-            kind: c.identifier.kind.as_str(),
-            href: identifier_href(&c.identifier),
-            value: c.identifier.value,
-            value_text: match (c.category, c.risk) {
-                (Some(cat), Some(r)) => {
-                    Some(format!("{} · {} risk", category_label(cat), risk_label(r)))
-                }
-                _ => None,
-            },
-            reports: c.reports,
-        })
+        .map(|r| (change_row(r.change), r.reason))
         .collect();
     let removals = changes.iter().filter(|c| c.value_text.is_none()).count();
     Ok(render(&PublishPage {
@@ -90,6 +97,7 @@ pub async fn page(State(state): State<AppState>, session: Session) -> PageResult
         adds: changes.len() - removals,
         removals,
         changes,
+        refused,
         vetoed: p.vetoed,
         may_publish: super::may(session.caller.role, &Method::POST, "/v1/publish"),
     }))

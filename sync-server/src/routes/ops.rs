@@ -16,6 +16,7 @@ use crate::tips;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use rusqlite::OptionalExtension as _;
 use serde_json::json;
 
 /// `GET /healthz`
@@ -101,8 +102,27 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "application/openmetrics-text", body = String), (status = "4XX", description = "client error", body = crate::error::Envelope), (status = "5XX", description = "server error", body = crate::error::Envelope)))]
 pub async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
     let now = state.clock.now();
-    let (received, answered, overdue) = state.db.call(move |c| tips::counts(c, now)).await?;
+    let (counts, last_publish_ms) = state
+        .db
+        .call(move |c| {
+            let counts = tips::counts(c, now)?;
+            // From the release history, so a release cut by the admin `publish` command (its
+            // own process) counts too; a re-sign is not a release and is not in it.
+            let ms: Option<i64> = c
+                .query_row(
+                    "SELECT duration_ms FROM releases ORDER BY release DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok((counts, ms))
+        })
+        .await?;
+    let (received, answered, overdue) = counts;
     let m = &state.metrics;
+    if let Some(ms) = last_publish_ms {
+        m.publish_seconds.set(ms as f64 / 1000.0);
+    }
     m.tips_received.set(received as i64);
     m.tips_answered.set(answered as i64);
     m.tips_overdue.set(overdue as i64);

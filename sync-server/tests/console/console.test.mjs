@@ -278,6 +278,20 @@ test('a second analyst approves and answers the tipster', async () => {
   assert.deepEqual(answeredTips, ['您举报的号码已核实，将加入预警名单。感谢您的举报！']);
 });
 
+test('an analyst reads a tipster\'s contact only by asking, and the read is audited', async () => {
+  // Bob is signed in from the test before.
+  await openIdentifier();
+  assert.equal(await page.getByText('zhang_wei_88').count(), 0, 'the contact is not on the page');
+  const form = page.locator('form.reveal-contact').first();
+  const resp = await submit(form.getByRole('button', { name: 'Show contact' }), '/contact');
+  assert.equal(resp.status(), 200);
+  await page.locator('p.contact .contact-value').getByText('wechat: zhang_wei_88').waitFor();
+  await screenshot('identifier-contact');
+  const audit = await api('GET', '/v1/audit', tokens.bob);
+  assert.equal(audit.status, 200);
+  assert.ok(audit.json.some((r) => r.action === 'read_contact' && r.actor === 'bob'), JSON.stringify(audit.json));
+});
+
 test('a wrong role cannot publish', async () => {
   // bob is an analyst: he sees the preview, but no publish button, and a forged POST fails.
   await page.getByRole('link', { name: 'Publish' }).click();
@@ -324,6 +338,11 @@ test('a publisher publishes and sees the release on the dashboard', async () => 
   const row = page.locator('#releases tr[data-release="2"]');
   await row.waitFor();
   assert.match(await row.innerText(), /publish\s+1\s+1\s+\d+(\.\d)? (B|KiB)/);
+  // Times are China Standard Time, labelled: the release's UTC time plus 8 hours.
+  const cut = (await api('GET', '/v1/releases', tokens.carol)).json[0].created_at;
+  const cst = new Date(Date.parse(cut) + 8 * 3600 * 1000).toISOString();
+  assert.equal(await row.locator('td').nth(1).innerText(), `${cst.slice(0, 10)} ${cst.slice(11, 16)} CST`);
+  assert.match(await page.locator('#time-zone').innerText(), /China Standard Time \(CST, UTC\+8\)/);
   await page.locator('svg.chart').first().waitFor();
   await screenshot('dashboard');
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-viewport.png'), fullPage: false });

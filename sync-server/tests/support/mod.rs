@@ -66,6 +66,14 @@ impl TestServer {
     }
 
     pub fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::with_sink(tweak, Arc::new(fraudshield_server::release::LocalOnly))
+    }
+
+    /// With releases also handed to `sink` (an object store double).
+    pub fn with_sink(
+        tweak: impl FnOnce(&mut Config),
+        sink: Arc<dyn fraudshield_server::release::ReleaseSink>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             data_dir: dir.path().join("data"),
@@ -74,7 +82,7 @@ impl TestServer {
         tweak(&mut config);
         let clock = Clock::fixed(T0);
         let init = fraudshield_server::init(&config, &clock).unwrap();
-        let app = App::open(config, clock.clone()).unwrap();
+        let app = App::open_with_sink(config, clock.clone(), sink).unwrap();
         let mk = |role, name: &str| {
             app.db
                 .blocking(|c| auth::create(c, role, name, None, T0))

@@ -203,7 +203,10 @@ fn import(
     let rows: Vec<BatchRow> = list
         .entries()
         .iter()
-        .map(|(key, value)| BatchRow {
+        .enumerate()
+        .map(|(i, (key, value))| BatchRow {
+            // As if read from a file with a header line.
+            line: i as u64 + 2,
             key: key.clone(),
             prefix: value.prefix,
             category: value.category,
