@@ -27,8 +27,10 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 rustup target add "${targets[@]}"
 for t in "${targets[@]}"; do
   # IPHONEOS_DEPLOYMENT_TARGET matches Package.swift's platforms; the SQLite flags drop the
-  # parts the store never uses (see scripts/bindings.sh).
-  IPHONEOS_DEPLOYMENT_TARGET=15.0 LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" cargo build --locked -p fraudshield-ffi --profile mobile --target "$t"
+  # parts the store never uses, the C flags build all C at -Oz without unwind tables (see
+  # scripts/bindings.sh).
+  IPHONEOS_DEPLOYMENT_TARGET=15.0 LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" CFLAGS="$(cat ffi/mobile-c.flags)" \
+    cargo build --locked -p fraudshield-ffi --profile mobile --target "$t"
 done
 
 rm -rf "$out" "$gen"

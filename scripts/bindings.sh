@@ -22,9 +22,16 @@
 # - uniffi-bindgen is its own crate (ffi/bindgen, outside the workspace) so that ordinary builds
 #   never compile the generator; the first run here builds it (about 4 minutes of CPU).
 # - Mobile builds compile the bundled SQLite without the parts the store never uses (full-text
-#   search, R-tree, JSON, extension loading, UTF-16 APIs…): ffi/mobile-sqlite.flags, passed as
-#   LIBSQLITE3_FLAGS to every `--profile mobile` build (also by android/ and ios/). The
-#   library must then have no undefined symbols beyond libc and the unwinder: checked below.
+#   search, R-tree, JSON, extension loading, UTF-16 APIs, date functions, in-memory databases…):
+#   ffi/mobile-sqlite.flags, passed as LIBSQLITE3_FLAGS to every `--profile mobile` build (also
+#   by android/ and ios/). Only options that leave SQLite's grammar alone: the bundled
+#   amalgamation ships a pre-generated parser, and grammar options (no ALTER TABLE, no window
+#   functions…) do not compile or leave undefined symbols with it. The library must have no
+#   undefined symbols beyond libc and the unwinder: checked below.
+# - Mobile builds compile all C (SQLite, ring) with ffi/mobile-c.flags as CFLAGS: `-Oz` and no
+#   unwind tables. A Rust panic never unwinds through C frames (an `extern "C"` callback that
+#   panics aborts), so the C code needs no unwind tables; a native crash report then shows
+#   fewer frames inside SQLite.
 # - Sizes are of the x86_64 host build, a proxy for Android arm64-v8a / iOS arm64.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -60,7 +67,8 @@ esac
 # Every mobile build, with the trimmed SQLite.
 build_lib() { # cargo args...
   if [ "$profile" = mobile ]; then
-    LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" cargo build --locked -p fraudshield-ffi --profile mobile "$@"
+    LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" CFLAGS="$(cat ffi/mobile-c.flags)" \
+      cargo build --locked -p fraudshield-ffi --profile mobile "$@"
   else
     cargo build --locked -p fraudshield-ffi --profile "$profile" "$@"
   fi

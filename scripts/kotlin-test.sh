@@ -85,7 +85,7 @@ cli_bin="$target_dir/debug/fraudshield"
 if [ "$bench" = 1 ]; then
   step "p50 of a check across the FFI (Kotlin, $lib_dir) and in Rust (same profile)"
   java -Djna.library.path="$lib_dir" -cp "$classpath" "$main"
-  LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" \
+  LIBSQLITE3_FLAGS="$(cat ffi/mobile-sqlite.flags)" CFLAGS="$(cat ffi/mobile-c.flags)" \
     cargo run --locked -q -p fraudshield-ffi --profile mobile --example check_p50
 else
   step "run on the JVM ($lib_dir/libfraudshield_ffi.so)"

@@ -62,6 +62,8 @@ val cargoNdk by tasks.registering(Exec::class) {
     commandLine(args)
     // The bundled SQLite without the parts the store never uses (see ../../scripts/bindings.sh).
     environment("LIBSQLITE3_FLAGS", File(repoRoot, "ffi/mobile-sqlite.flags").readText().trim())
+    // All C code at -Oz without unwind tables (see ../../scripts/bindings.sh).
+    environment("CFLAGS", File(repoRoot, "ffi/mobile-c.flags").readText().trim())
     outputs.dir(rustJniLibs)
 }
 

@@ -19,7 +19,9 @@
 //! Every fallible method throws [`ShieldError`] (Kotlin: `ShieldException`; Swift: `ShieldError`):
 //! a handful of cases an app can act on; no message contains an identifier, a report's text or
 //! a token. The mobile profile keeps unwinding, so a Rust panic, should one happen, reaches the
-//! app as an exception (uniffi's `InternalException`) instead of aborting the process.
+//! app as an exception (uniffi's `InternalException`, Swift `InternalError`) instead of aborting
+//! the process; its message is always the same fixed text, never the panic's own (which could
+//! hold an identifier): see `panics.rs`. An exception thrown by the app's logger is swallowed.
 //!
 //! Generate the bindings with `scripts/bindings.sh`; `ffi/uniffi.toml` and `core/uniffi.toml`
 //! name the Kotlin packages and the Swift module.
@@ -27,11 +29,15 @@
 uniffi::setup_scaffolding!();
 
 mod logging;
+mod panics;
 
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
+pub use http::builtin_http_transport;
 
 pub use logging::{LogLevel, Logger, set_logger};
+use panics::guarded;
 
 use fraudshield_core::entry::ReportBucket;
 use fraudshield_core::kind::Kind;
@@ -50,7 +56,7 @@ use std::sync::Arc;
 /// Thread-safety: any thread; no I/O.
 #[uniffi::export]
 pub fn sdk_version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
+    guarded(|| env!("CARGO_PKG_VERSION").to_string())
 }
 
 /// A configuration with the defaults (30 s request timeout, 10 min clock-skew tolerance, the
@@ -60,7 +66,7 @@ pub fn sdk_version() -> String {
 /// Thread-safety: any thread; no I/O.
 #[uniffi::export]
 pub fn shield_config(server_url: &str, trusted_keys: &str) -> ShieldConfig {
-    ShieldConfig::new(server_url, trusted_keys)
+    guarded(|| ShieldConfig::new(server_url, trusted_keys))
 }
 
 /// The default verdict policy (see the `Policy` docs for its table).
@@ -68,7 +74,7 @@ pub fn shield_config(server_url: &str, trusted_keys: &str) -> ShieldConfig {
 /// Thread-safety: any thread; no I/O.
 #[uniffi::export]
 pub fn default_policy() -> Policy {
-    Policy::default()
+    guarded(Policy::default)
 }
 
 /// The smallest report count of a report bucket (a verdict's `reports`): 0, 1, 2, 5, 10, 50,
@@ -77,7 +83,7 @@ pub fn default_policy() -> Policy {
 /// Thread-safety: any thread; no I/O.
 #[uniffi::export]
 pub fn min_reports(bucket: ReportBucket) -> u32 {
-    bucket.min_reports()
+    guarded(|| bucket.min_reports())
 }
 
 /// The one object an app holds: the on-device blocklist, the user's lists, the report outbox
@@ -100,7 +106,7 @@ impl Shield {
     /// cannot be used (for example another process holds it).
     #[uniffi::constructor]
     pub fn open(dir: &str, config: ShieldConfig) -> Result<Arc<Shield>, ShieldError> {
-        Ok(Arc::new(Shield(core::Shield::open(dir, config)?)))
+        guarded(|| Ok(Arc::new(Shield(core::Shield::open(dir, config)?))))
     }
 
     /// Opens an existing state directory for lookups only, beside the process that owns it:
@@ -112,14 +118,14 @@ impl Shield {
     /// sync throws `Storage`. A directory that holds no list yet throws `Storage` too.
     #[uniffi::constructor]
     pub fn open_read_only(dir: &str, config: ShieldConfig) -> Result<Arc<Shield>, ShieldError> {
-        Ok(Arc::new(Shield(core::Shield::open_read_only(dir, config)?)))
+        guarded(|| Ok(Arc::new(Shield(core::Shield::open_read_only(dir, config)?))))
     }
 
     /// Whether this shield was opened with `open_read_only`.
     ///
     /// No I/O, any thread.
     pub fn is_read_only(&self) -> bool {
-        self.0.is_read_only()
+        guarded(|| self.0.is_read_only())
     }
 
     /// The verdict for a phone number on an incoming or outgoing call, as dialled or shown
@@ -128,28 +134,28 @@ impl Shield {
     /// Lock-free, no I/O, any thread: fit for a call-screening callback and the main thread.
     /// Throws `InvalidInput` when `number` is not a phone number.
     pub fn check_call(&self, number: &str, direction: Direction) -> Result<Verdict, ShieldError> {
-        self.0.check_call(number, direction)
+        guarded(|| self.0.check_call(number, direction))
     }
 
     /// The verdict for a bank card or account number the user is about to pay.
     ///
     /// Lock-free, no I/O, any thread. Throws `InvalidInput` for a malformed account.
     pub fn check_bank_account(&self, account: &str) -> Result<Verdict, ShieldError> {
-        self.0.check_bank_account(account)
+        guarded(|| self.0.check_bank_account(account))
     }
 
     /// The verdict for a QQ number.
     ///
     /// Lock-free, no I/O, any thread. Throws `InvalidInput` for a malformed QQ number.
     pub fn check_qq(&self, qq: &str) -> Result<Verdict, ShieldError> {
-        self.0.check_qq(qq)
+        guarded(|| self.0.check_qq(qq))
     }
 
     /// The verdict for an Alipay account (a `2088…` user id, a phone or an e-mail login).
     ///
     /// Lock-free, no I/O, any thread. Throws `InvalidInput` for a malformed account.
     pub fn check_alipay(&self, account: &str) -> Result<Verdict, ShieldError> {
-        self.0.check_alipay(account)
+        guarded(|| self.0.check_alipay(account))
     }
 
     /// The verdict for an identifier of any kind.
@@ -161,7 +167,7 @@ impl Shield {
         value: &str,
         direction: Direction,
     ) -> Result<Verdict, ShieldError> {
-        self.0.check(kind, value, direction)
+        guarded(|| self.0.check(kind, value, direction))
     }
 
     /// Every phone number, bank account, QQ number and Alipay account in a message, in text
@@ -170,7 +176,7 @@ impl Shield {
     ///
     /// Lock-free, no I/O, any thread.
     pub fn check_message(&self, text: &str) -> Vec<MessageFinding> {
-        self.0.check_message(text)
+        guarded(|| self.0.check_message(text))
     }
 
     /// The canonical form of `value` as `kind` (e.g. `+8613800138000`), to show the user which
@@ -178,14 +184,14 @@ impl Shield {
     ///
     /// No I/O, any thread. Throws `InvalidInput` when `value` is not a `kind`.
     pub fn canonical(&self, kind: Kind, value: &str) -> Result<String, ShieldError> {
-        self.0.canonical(kind, value)
+        guarded(|| self.0.canonical(kind, value))
     }
 
     /// Which of the user's lists an identifier is on, if any.
     ///
     /// Lock-free, no I/O, any thread. Throws `InvalidInput` when `value` is not a `kind`.
     pub fn user_list(&self, kind: Kind, value: &str) -> Result<Option<UserList>, ShieldError> {
-        self.0.user_list(kind, value)
+        guarded(|| self.0.user_list(kind, value))
     }
 
     /// Everything on the user's own lists, ordered by kind and canonical form (a settings
@@ -193,7 +199,7 @@ impl Shield {
     ///
     /// No I/O, any thread.
     pub fn user_list_entries(&self) -> Vec<UserListEntry> {
-        self.0.user_list_entries()
+        guarded(|| self.0.user_list_entries())
     }
 
     /// Every protected identifier, built-in ones included (`builtin`: cannot be removed),
@@ -201,7 +207,7 @@ impl Shield {
     ///
     /// No I/O, any thread.
     pub fn protected_entries(&self) -> Vec<ProtectedEntry> {
-        self.0.protected_entries()
+        guarded(|| self.0.protected_entries())
     }
 
     /// Replaces the verdict policy (a "strict mode" switch); lookups use it from the next call.
@@ -209,7 +215,7 @@ impl Shield {
     ///
     /// No I/O, any thread; waits for a running write.
     pub fn set_policy(&self, policy: Policy) -> Result<(), ShieldError> {
-        self.0.set_policy(policy)
+        guarded(|| self.0.set_policy(policy))
     }
 
     /// Puts an identifier on the user's allow list, replacing a block entry.
@@ -217,7 +223,7 @@ impl Shield {
     /// **One durable disk write**: off the main thread. Any thread; waits for a running sync's
     /// commit. Throws `InvalidInput` or `Storage`.
     pub fn allow(&self, kind: Kind, value: &str) -> Result<(), ShieldError> {
-        self.0.allow(kind, value)
+        guarded(|| self.0.allow(kind, value))
     }
 
     /// Puts an identifier on the user's block list (incoming blocked, outgoing warned),
@@ -226,7 +232,7 @@ impl Shield {
     /// **One durable disk write**: off the main thread. Any thread. Throws `InvalidInput` or
     /// `Storage`.
     pub fn block(&self, kind: Kind, value: &str) -> Result<(), ShieldError> {
-        self.0.block(kind, value)
+        guarded(|| self.0.block(kind, value))
     }
 
     /// Takes an identifier off the user's lists; `true` if it was on one.
@@ -234,7 +240,7 @@ impl Shield {
     /// **One durable disk write**: off the main thread. Any thread. Throws `InvalidInput` or
     /// `Storage`.
     pub fn remove_from_user_lists(&self, kind: Kind, value: &str) -> Result<bool, ShieldError> {
-        self.0.remove_from_user_lists(kind, value)
+        guarded(|| self.0.remove_from_user_lists(kind, value))
     }
 
     /// Protects an identifier (a relative's number, the user's bank hotline): always allowed,
@@ -243,7 +249,7 @@ impl Shield {
     /// **One durable disk write**: off the main thread. Any thread. Throws `InvalidInput` or
     /// `Storage`.
     pub fn protect(&self, kind: Kind, value: &str) -> Result<(), ShieldError> {
-        self.0.protect(kind, value)
+        guarded(|| self.0.protect(kind, value))
     }
 
     /// Removes a protection the app added; `true` if there was one. The built-in emergency and
@@ -251,7 +257,7 @@ impl Shield {
     ///
     /// **One durable disk write**: off the main thread. Any thread.
     pub fn unprotect(&self, kind: Kind, value: &str) -> Result<bool, ShieldError> {
-        self.0.unprotect(kind, value)
+        guarded(|| self.0.unprotect(kind, value))
     }
 
     /// Queues a citizen report; it is uploaded (`POST v1/reports`) at the next `sync` or
@@ -261,7 +267,7 @@ impl Shield {
     /// the value does not match its kind, the text is empty or too long, or no reporter token
     /// is configured.
     pub fn queue_report(&self, report: CitizenReport) -> Result<QueuedReport, ShieldError> {
-        self.0.queue_report(report)
+        guarded(|| self.0.queue_report(report))
     }
 
     /// Every report in the outbox, newest first: pending, sent (with its tracking id) or
@@ -269,21 +275,21 @@ impl Shield {
     ///
     /// **Disk read**: off the main thread. Any thread.
     pub fn reports(&self) -> Result<Vec<QueuedReport>, ShieldError> {
-        self.0.reports()
+        guarded(|| self.0.reports())
     }
 
     /// Makes a failed report pending again; `true` if it was failed.
     ///
     /// **One disk write**: off the main thread. Any thread.
     pub fn retry_report(&self, id: u64) -> Result<bool, ShieldError> {
-        self.0.retry_report(id)
+        guarded(|| self.0.retry_report(id))
     }
 
     /// Deletes a report (a pending one is then never sent); `true` if it existed.
     ///
     /// **One disk write**: off the main thread. Any thread.
     pub fn remove_report(&self, id: u64) -> Result<bool, ShieldError> {
-        self.0.remove_report(id)
+        guarded(|| self.0.remove_report(id))
     }
 
     /// Uploads the due reports now, without a list update. Failures are recorded on each
@@ -295,7 +301,7 @@ impl Shield {
         &self,
         transport: Arc<dyn Transport>,
     ) -> Result<ReportUploads, ShieldError> {
-        self.0.send_reports(transport.as_ref())
+        guarded(|| self.0.send_reports(transport.as_ref()))
     }
 
     /// Uploads the due reports, then brings the list up to the newest signed release,
@@ -307,7 +313,7 @@ impl Shield {
     /// Throws (the last good list keeps serving) `Network`, `Backoff` (sync again after
     /// `seconds`), `VerificationFailed` (a refused or expired update) or `Storage`.
     pub fn sync(&self, transport: Arc<dyn Transport>) -> Result<SyncSummary, ShieldError> {
-        self.0.sync(transport.as_ref())
+        guarded(|| self.0.sync(transport.as_ref()))
     }
 
     /// Seconds to wait before the next sync: `base_secs` ± 20% jitter, never before a backoff
@@ -315,7 +321,7 @@ impl Shield {
     ///
     /// **Short disk read**: off the main thread. Any thread.
     pub fn next_sync_delay_secs(&self, base_secs: u64) -> Result<u64, ShieldError> {
-        self.0.next_sync_delay_secs(base_secs)
+        guarded(|| self.0.next_sync_delay_secs(base_secs))
     }
 
     /// Entries, release, freshness (fresh, stale, never synced), degraded or not, the user's
@@ -323,7 +329,7 @@ impl Shield {
     ///
     /// **A few small disk reads**: off the main thread. Any thread.
     pub fn status(&self) -> ShieldStatus {
-        self.0.status()
+        guarded(|| self.0.status())
     }
 
     /// Checks every byte and every entry of the local list against its digest. Throws
@@ -333,7 +339,7 @@ impl Shield {
     /// **Reads the whole list (seconds on a large one)**: a background job. Any thread; other
     /// writes wait for it, lookups do not.
     pub fn verify(&self) -> Result<(), ShieldError> {
-        self.0.verify()
+        guarded(|| self.0.verify())
     }
 
     /// Every flagged phone number (exact entries and the user's block list), in ascending
@@ -342,7 +348,7 @@ impl Shield {
     /// Cheap to create; the cursor **reads the list from disk** as it goes (off the main
     /// thread). Any thread.
     pub fn call_directory_entries(&self) -> Arc<CallDirectoryCursor> {
-        Arc::new(CallDirectoryCursor(self.0.call_directory_entries()))
+        guarded(|| Arc::new(CallDirectoryCursor(self.0.call_directory_entries())))
     }
 
     /// What changed for the Call Directory since `list_version` (the version of its last
@@ -353,7 +359,7 @@ impl Shield {
         &self,
         list_version: u64,
     ) -> Result<CallDirectoryUpdate, ShieldError> {
-        self.0.call_directory_changes(list_version)
+        guarded(|| self.0.call_directory_changes(list_version))
     }
 }
 
@@ -370,13 +376,13 @@ impl CallDirectoryCursor {
     ///
     /// **Reads the list (disk pages may fault in)**: off the main thread.
     pub fn next_batch(&self, max: u32) -> Vec<CallDirectoryEntry> {
-        self.0.next_batch(max)
+        guarded(|| self.0.next_batch(max))
     }
 
     /// The list version the cursor lists: pass it to `call_directory_changes` next time.
     ///
     /// No I/O, any thread.
     pub fn list_version(&self) -> u64 {
-        self.0.list_version()
+        guarded(|| self.0.list_version())
     }
 }

@@ -44,7 +44,8 @@ impl LogLevel {
 /// Receives the SDK's log lines. Implemented by the app.
 ///
 /// Thread-safety: `log` is called on whichever thread ran the SDK method that logs, possibly
-/// several at once; it must be quick and must not call back into the SDK.
+/// several at once; it must be quick and must not call back into the SDK. An exception it
+/// throws is swallowed (the line is lost; the SDK call goes on).
 #[uniffi::export(with_foreign)]
 pub trait Logger: Send + Sync {
     /// One log line. `message` never contains personal data (identifiers, report text, tokens).
@@ -58,6 +59,7 @@ pub trait Logger: Send + Sync {
 /// thread.
 #[uniffi::export]
 pub fn set_logger(logger: Option<Arc<dyn Logger>>, level: LogLevel) {
+    crate::panics::install_hook();
     static INSTALL: Once = Once::new();
     // Another `log` backend in the same process (an app embedding two Rust libraries) keeps
     // its place; then this SDK's lines go there instead.
@@ -98,7 +100,10 @@ impl log::Log for Forwarder {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(logger) = target.as_ref() {
-            logger.log(LogLevel::of(record.level()), record.args().to_string());
+            let message = record.args().to_string();
+            // A logger that throws (or panics) must not fail the SDK call that logged, nor let
+            // its text through as a panic message: the line is dropped.
+            let _ = crate::panics::contained(|| logger.log(LogLevel::of(record.level()), message));
         }
     }
 
