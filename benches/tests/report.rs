@@ -37,6 +37,12 @@ fn report_writes_every_figure_on_a_small_list() {
     ] {
         assert!(md.contains(section), "missing {section}");
     }
+    // The server's figures live in SERVER.md (written by the server's own benchmark).
+    assert_eq!(
+        md.matches("Server figures (issue 9): see [SERVER.md](SERVER.md).")
+            .count(),
+        1
+    );
     // Nothing is pending except, under load, a p99 ratio for lack of samples.
     for line in md.lines().filter(|l| l.contains("pending:")) {
         assert!(
@@ -55,6 +61,8 @@ fn report_writes_every_figure_on_a_small_list() {
         "`HashMap`",
         "sorted `Vec`",
         "`fst::Map`",
+        // Issue 8: the cost of checking every byte of the base on open.
+        "ours: open + verify of the base snapshot",
     ] {
         assert!(md.contains(row), "missing row {row}");
     }

@@ -651,9 +651,10 @@ fn node_end(fst: &fst::raw::Fst<SnapshotBytes>, addr: usize) -> Result<usize, Sn
 /// An ascending stream of snapshot entries; call [`SnapshotStream::next`] until `None`.
 ///
 /// It ends after at most as many entries as the header counts: the structural check at open
-/// rules out cycles and dead ends but not a crafted graph with far more paths than entries, so
-/// the cap is what bounds a stream's work (the entries are then found not to match the digest
-/// by a full [`Snapshot::verify`]).
+/// rules out cycles and dead ends but does not count paths, so a crafted graph (with valid
+/// checksums) may hold far more paths than entries, and the cap is what bounds a stream's work;
+/// or fewer, and the stream ends early. Either way a full [`Snapshot::verify`] fails (it counts
+/// the entries and recomputes the digest from them).
 pub struct SnapshotStream<'a> {
     inner: fst::raw::Stream<'a>,
     left: u64,

@@ -467,3 +467,29 @@ fn a_publisher_state_names_no_file_outside_its_directory() {
         assert!(err.contains("list file name"), "{outside}: {err}");
     }
 }
+
+/// Found by the `snapshot` target built with `-O` (no overflow checks, as phones run it): an FST
+/// whose trailer claims 16,777,215 keys and whose graph holds 14 paths, sealed with valid
+/// checksums, passes the structural check at open (debug builds too). A stream ends after the paths there are; what the design
+/// promises, and the store relies on, is that such a file never passes a full `verify` (which
+/// counts the entries and recomputes the digest) and that no lookup on it panics.
+#[test]
+fn a_snapshot_with_fewer_paths_than_its_count_fails_verification() {
+    let data =
+        std::fs::read(fuzz_dir().join("regressions/snapshot/fewer-paths-than-count")).unwrap();
+    let (mode, rest) = data.split_first().unwrap();
+    assert_eq!(mode & 1, 0, "an FST sealed by the body");
+    let file = targets::sealed_snapshot(rest);
+    // It opens (the open-time check decodes every node but does not count paths)…
+    let s = fraudshield_core::snapshot::Snapshot::from_bytes(&file).unwrap();
+    let mut stream = s.stream_from(&[]);
+    let mut n = 0u64;
+    while stream.next().is_some() {
+        n += 1;
+    }
+    assert!(n < s.len(), "{n} of {}", s.len());
+    // …and never passes the full check.
+    assert!(s.verify().is_err());
+    // And the target's body, which checks the same, accepts it.
+    targets::snapshot(&data);
+}

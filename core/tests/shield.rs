@@ -1220,3 +1220,18 @@ fn the_built_in_http_transport_posts_a_report_over_a_real_socket() {
         }
     );
 }
+
+#[test]
+fn the_next_sync_delay_of_a_huge_base_saturates_instead_of_panicking() {
+    // The app passes any u64; `Duration::mul_f64` panicked whenever the jitter drew a factor
+    // above 1 (half the draws: 20 draws all miss it with odds of one in a million).
+    let (dir, config) = dir_and_config();
+    let shield = Shield::open(dir.path().join("s"), config).unwrap();
+    let floor = (u64::MAX as f64 * 0.8) as u64;
+    for _ in 0..20 {
+        let d = shield.next_sync_delay_secs(u64::MAX).unwrap();
+        assert!(d >= floor, "{d}");
+    }
+    let d = shield.next_sync_delay_secs(100).unwrap();
+    assert!((80..=120).contains(&d), "{d}");
+}

@@ -117,3 +117,57 @@ fn an_interrupted_compaction_is_redone_once_by_the_next_writer() {
     );
     assert_eq!(v.source, Source::Exact);
 }
+
+fn mark_compaction_due(dir: &Path) {
+    let db = rusqlite::Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    db.execute(
+        "INSERT INTO meta (name, value) VALUES ('store.compaction_due', x'')",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_compaction_recorded_as_due_is_redone_by_the_next_writer_even_below_the_bound() {
+    // What a kill during a compaction leaves (store_compaction_kill.rs kills real processes at
+    // every step): the overlay of the import, below the bound, and the record that a compaction
+    // was due.
+    for auto_compact in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path(), options(usize::MAX)).unwrap();
+            s.apply(&batch(3000), 1).unwrap();
+        }
+        mark_compaction_due(dir.path());
+        let opts = StoreOptions {
+            auto_compact_overlay_len: auto_compact.then_some(usize::MAX),
+            ..options(50_000)
+        };
+        // Redone before open returns, whether or not the store compacts in the background
+        // (a background redo would keep the directory locked after the store is dropped).
+        let s = Store::open(dir.path(), opts.clone()).unwrap();
+        let st = s.status();
+        assert_eq!((st.entries, st.overlay_len), (3000, 0), "{auto_compact}");
+        drop(s);
+        assert_eq!(overlay_rows(dir.path()), 0);
+        // The record went with the new base: later opens replay nothing and redo nothing.
+        let r = Store::open_existing(dir.path(), opts.clone()).unwrap();
+        assert_eq!(r.status().overlay_len, 0);
+        r.verify().unwrap();
+        // The directory is free again as soon as the writer is dropped.
+        drop(Store::open(dir.path(), opts).unwrap());
+    }
+}
+
+#[test]
+fn an_overlay_within_the_bound_and_no_compaction_due_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(dir.path(), options(usize::MAX)).unwrap();
+        s.apply(&batch(3000), 1).unwrap();
+    }
+    let s = Store::open(dir.path(), options(50_000)).unwrap();
+    assert_eq!(s.status().overlay_len, 3000);
+    drop(s);
+    assert_eq!(overlay_rows(dir.path()), 3000);
+}

@@ -668,6 +668,10 @@ fn targets(r: &SizeReport) -> Vec<Target> {
     ]
 }
 
+/// The one line that points to the sync server's figures, which another run writes to
+/// `benches/SERVER.md`.
+const SERVER_LINE: &str = "Server figures (issue 9): see [SERVER.md](SERVER.md).";
+
 fn render(o: &Options, before: &Machine, after: &Machine, reports: &[SizeReport]) -> String {
     let mut md = String::new();
     let w = &mut md;
@@ -686,6 +690,13 @@ fn render(o: &Options, before: &Machine, after: &Machine, reports: &[SizeReport]
         o.budget.as_millis(),
         o.seed
     );
+    let _ = writeln!(
+        w,
+        "This report compares ratios measured within one run: the machines it is run on are \
+         shared (see *Machine*), so absolute times vary from run to run while the ratios \
+         between rows hold.\n"
+    );
+    let _ = writeln!(w, "{SERVER_LINE}\n");
     let _ = writeln!(w, "## Machine\n");
     let _ = writeln!(w, "| | |\n|---|---|");
     let _ = writeln!(w, "| CPU | {} |", before.cpu);

@@ -35,9 +35,13 @@
 //! ## Open cost does not grow with history
 //!
 //! The overlay is replayed on every open, so it is kept bounded: a commit that would leave more
-//! than [`StoreOptions::max_overlay_len`] changes in it writes a new base instead, and a writer
-//! that finds a larger overlay (a compaction interrupted by a crash in an older build) compacts
-//! it at once.
+//! than [`StoreOptions::max_overlay_len`] changes in it writes a new base instead, so no history
+//! of commits and kills leaves more than that for an open to replay. A compaction records that it
+//! is due (a `meta` row, durable before it writes anything) and the transaction that names its
+//! new base live removes the record; a writer that opens a store whose record is still there (the
+//! compaction was killed) redoes the compaction once, so the overlay a kill left is not replayed
+//! on every later open. A writer that finds an overlay above the bound (an older build) compacts
+//! it too.
 //!
 //! ## Reading
 //!
@@ -89,6 +93,8 @@
 //! ```
 
 mod call_directory;
+#[doc(hidden)]
+pub mod crash_point;
 mod open;
 pub mod schema;
 mod user;
@@ -128,6 +134,12 @@ pub const CHANGE_LOG_VERSIONS: u64 = 64;
 /// A batch changing more keys than this is not logged: Call Directory loads from before it
 /// reload fully (a bulk import would otherwise double the database).
 pub const CHANGE_LOG_MAX_BATCH: usize = 50_000;
+
+/// The `meta` row that records a compaction as due: written before a compaction starts (and
+/// with a commit that leaves the overlay above [`StoreOptions::auto_compact_overlay_len`]),
+/// removed in the transaction that names a new base live. A writer that opens a store with the
+/// row still there redoes the compaction that a kill interrupted.
+const COMPACTION_DUE: &str = "store.compaction_due";
 
 /// The largest list version a store records (SQLite integers are signed 64-bit).
 pub const MAX_LIST_VERSION: u64 = i64::MAX as u64;

@@ -2,11 +2,12 @@
 //! the meta values other components commit with the state.
 
 use super::call_directory::Merged;
+use super::crash_point;
 use super::open::base_name;
 use super::view::View;
 use super::{
-    CHANGE_LOG_MAX_BATCH, CHANGE_LOG_VERSIONS, InstallFromError, MAX_LIST_VERSION, Staged, Store,
-    StoreError, Writer, to_i64,
+    CHANGE_LOG_MAX_BATCH, CHANGE_LOG_VERSIONS, COMPACTION_DUE, InstallFromError, MAX_LIST_VERSION,
+    Staged, Store, StoreError, Writer, to_i64,
 };
 use crate::digest::{LtHash, StateDigest};
 use crate::durable;
@@ -142,6 +143,16 @@ impl Store {
             ],
         )?;
         write_meta(&tx, meta)?;
+        if self
+            .inner
+            .options
+            .auto_compact_overlay_len
+            .is_some_and(|max| staged.overlay.len() > max)
+        {
+            // The background compaction this commit starts may never finish (the process can
+            // be killed first): the next writer that opens redoes it.
+            write_meta(&tx, &[(COMPACTION_DUE, &[])])?;
+        }
         tx.commit()?;
         w.log_floor = new_floor;
         Ok(())
@@ -291,6 +302,7 @@ impl Store {
             let next_base_id = to_i64(w.next_base_id)?;
             let tx = w.conn.transaction()?;
             tx.execute("DELETE FROM overlay", [])?;
+            tx.execute("DELETE FROM meta WHERE name = ?1", [COMPACTION_DUE])?;
             tx.execute(
                 "UPDATE state SET base_file = ?1, next_base_id = ?2 WHERE id = 1",
                 params![file_name, next_base_id],
@@ -311,6 +323,7 @@ impl Store {
             let _ = std::fs::remove_file(base.path());
             return Err(e);
         }
+        crash_point::reached(crash_point::RECORDED);
         if let Some((list_version, _)) = version {
             w.log_floor = list_version;
         }
@@ -329,8 +342,16 @@ impl Store {
     ) -> Result<(Snapshot, LtHash), StoreError> {
         let path = self.inner.dir.join(base_name(w.next_base_id));
         let tmp = durable::temp_path(&path);
+        let mut count = 0u64;
+        let entries = entries.inspect(|_| {
+            count += 1;
+            if count.is_multiple_of(crash_point::ENTRIES_EVERY) {
+                crash_point::reached(crash_point::ENTRIES);
+            }
+        });
         let result = (|| {
             let header = snapshot::write_snapshot(&tmp, entries)?;
+            crash_point::reached(crash_point::TEMP_WRITTEN);
             if source_failed() {
                 // The entries stopped early: the file holds a prefix of the list. The caller
                 // reports the source's own error; this one only keeps the file from going live.
@@ -347,9 +368,11 @@ impl Store {
                 });
             }
             // Read back and check every byte before it can become live.
-            let written = Snapshot::open(&tmp)?;
+            let checked = Snapshot::open(&tmp)?;
+            crash_point::reached(crash_point::TEMP_CHECKED);
             durable::rename(&tmp, &path)?;
-            Ok((written.renamed(path.clone()), header.lthash))
+            crash_point::reached(crash_point::RENAMED);
+            Ok((checked.renamed(path.clone()), header.lthash))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -368,6 +391,7 @@ impl Store {
         // A failure only leaves a file that the next open removes.
         let _ = std::fs::remove_file(old);
         let _ = durable::sync_dir(&self.inner.dir);
+        crash_point::reached(crash_point::OLD_REMOVED);
     }
 
     /// A named value stored with the state (written by [`Store::commit`] and
@@ -414,6 +438,12 @@ impl Store {
         if cur.overlay.is_empty() || cur.unavailable.is_some() {
             return Ok(());
         }
+        // Durable before the long part: a kill from here on leaves the row, and the next writer
+        // that opens redoes the compaction instead of replaying this overlay on every open.
+        let tx = w.conn.transaction()?;
+        write_meta(&tx, &[(COMPACTION_DUE, &[])])?;
+        tx.commit()?;
+        crash_point::reached(crash_point::COMPACTION_DUE);
         let (base, lthash) = self
             .write_base(&mut w, Merged::new(&cur), Some(cur.digest), &|| false)
             .map_err(compaction_mismatch)?;

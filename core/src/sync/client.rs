@@ -143,8 +143,10 @@ pub fn freshness(store: &Store, now: i64, clock_skew_secs: i64) -> Result<Freshn
     })
 }
 
-/// How long to wait before the next poll: `base` ± `jitter` (a fraction, e.g. 0.2 for ±20%),
-/// and never before a persisted server backoff ends. `now`: Unix seconds.
+/// How long to wait before the next poll: `base` ± `jitter` (a fraction, e.g. 0.2 for ±20%;
+/// clamped to 0..=1, and a NaN counts as 0), and never before a persisted server backoff ends.
+/// `now`: Unix seconds. Never panics: a delay too large for a [`Duration`] (any `base` near
+/// [`Duration::MAX`]) saturates at [`Duration::MAX`].
 pub fn next_poll_delay(
     store: &Store,
     base: Duration,
@@ -156,12 +158,28 @@ pub fn next_poll_delay(
         .map(|_| u64::from_le_bytes(r))
         .unwrap_or(0);
     let unit = (rnd >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-    let jitter = jitter.clamp(0.0, 1.0);
-    let factor = 1.0 - jitter + 2.0 * jitter * unit;
-    let delay = base.mul_f64(factor.max(0.0));
+    let delay = jittered(base, jitter, unit);
     let not_before = load(store)?.not_before.unwrap_or(0);
-    let wait = Duration::from_secs(not_before.saturating_sub(now).max(0) as u64);
+    let wait = Duration::from_secs(u64::try_from(not_before.saturating_sub(now)).unwrap_or(0));
     Ok(delay.max(wait))
+}
+
+/// `base` scaled by a factor in `1 - jitter ..= 1 + jitter`, chosen by `unit` (in `0..1`),
+/// saturating at [`Duration::MAX`] (`Duration::mul_f64` panics on overflow).
+fn jittered(base: Duration, jitter: f64, unit: f64) -> Duration {
+    let jitter = if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
+    let unit = if unit.is_nan() {
+        0.0
+    } else {
+        unit.clamp(0.0, 1.0)
+    };
+    let factor = 1.0 - jitter + 2.0 * jitter * unit;
+    // Only an overflow can fail here: the factor is finite and at least 0.
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 struct Run<'a> {
@@ -720,6 +738,44 @@ mod tests {
     use super::*;
     use crate::kind::Kind;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_poll_delay_too_large_for_a_duration_saturates() {
+        // `Duration::mul_f64` panicked here ("value is either too big or NaN").
+        assert_eq!(jittered(Duration::MAX, 0.2, 0.99), Duration::MAX);
+        assert_eq!(jittered(Duration::MAX, 0.0, 0.5), Duration::MAX);
+        assert_eq!(
+            jittered(Duration::from_secs(u64::MAX), 1.0, 0.999),
+            Duration::MAX
+        );
+        assert_eq!(jittered(Duration::MAX, 1.0, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_nan_jitter_counts_as_none() {
+        let base = Duration::from_secs(100);
+        assert_eq!(jittered(base, f64::NAN, 0.7), base);
+        assert_eq!(jittered(base, 0.0, f64::NAN), base);
+    }
+
+    proptest! {
+        #[test]
+        fn a_poll_delay_stays_within_its_jitter_and_never_panics(
+            secs in any::<u64>(),
+            nanos in 0u32..1_000_000_000,
+            jitter in proptest::num::f64::ANY,
+            unit in 0.0f64..1.0,
+        ) {
+            let base = Duration::new(secs, nanos);
+            let d = jittered(base, jitter, unit);
+            let j = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
+            // Within the jitter band (with a little slack for float rounding), or saturated.
+            let lo = base.as_secs_f64() * (1.0 - j) * (1.0 - 1e-9);
+            let hi = base.as_secs_f64() * (1.0 + j) * (1.0 + 1e-9);
+            prop_assert!(d.as_secs_f64() >= lo - 1e-6, "{d:?} below {lo}");
+            prop_assert!(d == Duration::MAX || d.as_secs_f64() <= hi + 1e-6, "{d:?} above {hi}");
+        }
+    }
 
     /// The vector merge the client used before streaming: the reference semantics.
     fn merge_vecs(snapshot: Vec<(Key, u64)>, delta: Vec<(Key, u64)>) -> Vec<(Key, EntryValue)> {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How the server answers one path.
 #[derive(Clone, Debug)]
@@ -28,10 +28,12 @@ pub enum Behavior {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
-    /// The body `bytes`, one byte every `every`, with a correct Content-Length.
-    Trickle { body: Vec<u8>, every: Duration },
-    /// A body with no length that never ends (stops after `max` or when the client leaves).
-    Endless { max: Duration },
+    /// A body with no length that never ends (stops after `max_bytes`, a bound in bytes rather
+    /// than time so that a slow machine cannot end it early, or when the client leaves).
+    Endless { max_bytes: u64 },
+    /// Claims `Content-Length: declared`, sends `head` (shorter), then sends nothing more until
+    /// the client leaves or the server stops: only the client's deadline can end the request.
+    Stall { head: Vec<u8>, declared: u64 },
     /// Claims `Content-Length: declared` and sends that many zero bytes (or until the client
     /// leaves).
     Huge { declared: u64 },
@@ -284,24 +286,38 @@ fn respond(
             h.push(("Content-Length".into(), body.len().to_string()));
             write_head(conn, status, &h).and_then(|_| conn.write_all(&body))
         }
-        Some(Behavior::Trickle { body, every }) => {
-            let h = [("Content-Length".to_string(), body.len().to_string())];
-            let mut r = write_head(conn, 200, &h);
-            for b in body {
-                if r.is_err() || stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                thread::sleep(every);
-                r = conn.write_all(&[b]);
+        Some(Behavior::Endless { max_bytes }) => {
+            let mut r = write_head(conn, 200, &[]);
+            let chunk = vec![0x41u8; 64 * 1024];
+            let mut sent = 0u64;
+            while r.is_ok() && sent < max_bytes && !stop.load(Ordering::SeqCst) {
+                r = conn.write_all(&chunk);
+                sent += chunk.len() as u64;
             }
             r
         }
-        Some(Behavior::Endless { max }) => {
-            let start = Instant::now();
-            let mut r = write_head(conn, 200, &[]);
-            let chunk = vec![0x41u8; 64 * 1024];
-            while r.is_ok() && start.elapsed() < max && !stop.load(Ordering::SeqCst) {
-                r = conn.write_all(&chunk);
+        Some(Behavior::Stall { head, declared }) => {
+            let h = [("Content-Length".to_string(), declared.to_string())];
+            let r = write_head(conn, 200, &h)
+                .and_then(|()| conn.write_all(&head))
+                .and_then(|()| conn.flush());
+            if r.is_ok() {
+                // Wait for the client to hang up (a read returns 0 or fails) or the server to
+                // stop; the short read timeout only lets this thread see the stop flag.
+                let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut buf = [0u8; 64];
+                while !stop.load(Ordering::SeqCst) {
+                    match conn.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(_) => break,
+                    }
+                }
             }
             r
         }
