@@ -264,6 +264,54 @@ fn changing_spans_between_releases_keeps_every_release_reachable() {
     }
 }
 
+fn batch_of(from: u64, count: u64) -> Vec<Change> {
+    // Numbers spread over the range, so the list does not compress to nothing.
+    (from..from + count)
+        .map(|i| {
+            let n = i.wrapping_mul(2_654_435_761) % 100_000_000;
+            Change::Upsert(phone(&format!("+86139{n:08}")), value(Risk::High, false))
+        })
+        .collect()
+}
+
+/// After a release that imports a list much bigger than the offered snapshot, no skip delta
+/// spans that release (no client would take it over the snapshot); every release stays
+/// reachable from the snapshot, and ordinary skip deltas are still offered.
+#[test]
+fn no_skip_delta_spans_an_import_bigger_than_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let mut p = Publisher::create(dir.path(), "cn-test", PublishConfig::default()).unwrap();
+    p.publish(&batch_of(0, 3), &[&key], NOW).unwrap();
+    p.publish(&batch_of(1_000, 3_000), &[&key], NOW).unwrap();
+    for n in 3..=10u64 {
+        p.publish(&batch_of(n * 10_000, 5), &[&key], NOW).unwrap();
+        let m = manifest_at(dir.path());
+        let deltas: Vec<u64> = m
+            .artifacts
+            .iter()
+            .filter(|a| a.kind == ArtifactKind::Delta)
+            .map(|a| a.from_release)
+            .collect();
+        assert!(
+            deltas.iter().all(|&base| base >= 2),
+            "release {n}: {deltas:?}"
+        );
+        assert!(m.delta_for(n - 1).is_some(), "release {n}");
+        let snap = m.snapshot().unwrap();
+        assert!(snap.from_release >= 2, "release {n}");
+        assert!(
+            snap.from_release == n || m.delta_for(snap.from_release).is_some(),
+            "release {n}: no delta from the snapshot at {}",
+            snap.from_release
+        );
+        if n >= 6 {
+            // Skip deltas over the small releases after the import are still cut.
+            assert!(deltas.len() >= 2, "release {n}: {deltas:?}");
+        }
+    }
+}
+
 #[test]
 fn the_state_file_is_versioned_and_checked() {
     let dir = tempfile::tempdir().unwrap();

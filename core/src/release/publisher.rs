@@ -42,6 +42,15 @@
 //! ([`PublishError::Corrupt`]), then the list file's size and hash, and that its digest is the
 //! one the manifest announced. Re-signing and rotating rewrite only the small state file.
 //!
+//! ## Skip deltas
+//! Besides the delta from release N-1, a release offers skip deltas from N-2, N-4, N-8 … (up
+//! to [`PublishConfig::max_delta_span`]), so a phone that missed releases downloads one delta.
+//! A skip delta that would span a release whose own delta is bigger than half the offered
+//! snapshot is not cut: no client would take it over the snapshot, and after a release that
+//! imported a whole list every publish would otherwise re-encode that list, most of the cost
+//! of a publish (`benches/SERVER.md` measures it). When that leaves no delta from the offered
+//! snapshot, a fresh snapshot is cut (below).
+//!
 //! ## Configuration
 //! The [`PublishConfig`] given to [`Publisher::create`] is saved in the state file, and
 //! [`Publisher::open`] uses the saved one: a caller cannot reopen a list with other spans by
@@ -62,8 +71,8 @@
 //! batch (100k changes) at release 2 took 32 s and peaked 1.69 GB above that: the skip delta
 //! from release 0 is the whole list, rebuilt from the span-1 deltas on disk. The first
 //! publish of the 10M list peaked 1.68 GB above the 470 MB batch it was given (106 s). Whole
-//! process high-water mark: 3.07 GB. Fine for a server; the skip-delta rebuild is where to
-//! look first if it is not.
+//! process high-water mark: 3.07 GB. (Measured before the rule of *Skip deltas* above: that
+//! whole-list skip delta is no longer cut; `benches/SERVER.md` has the server's figures.)
 
 use super::bytes::{FormatError, Reader, Writer};
 use super::keys::{KeySet, SigningKey, sha256};
@@ -812,7 +821,18 @@ impl Publisher {
 
         // Skip deltas: bases N-2, N-4, N-8 … (N-1 is `d1`), clamped at release 0 (the empty
         // list). A base is offered only while every release after it is in the history (after
-        // a configuration change it may not be yet).
+        // a configuration change it may not be yet), and only while no release it spans has a
+        // span-1 delta bigger than half the offered snapshot: a skip delta is about as big as
+        // the biggest delta it merges, and a client takes a delta only when it costs at most
+        // half the snapshot route (`sync::client`), so nobody would download it. This is the
+        // release that imported a whole list: without the rule, each of the next
+        // `max_delta_span` publishes re-encoded the whole list as skip deltas (see the module
+        // docs, *Skip deltas*). Larger spans span that release too: the loop stops there.
+        let useless = |size: u64| {
+            self.snapshot
+                .as_ref()
+                .is_some_and(|s| size.saturating_mul(2) > s.size)
+        };
         let mut artifacts = Vec::new();
         let mut oldest_base = n - 1;
         let mut span = 2u64;
@@ -820,6 +840,11 @@ impl Publisher {
             let base = n.saturating_sub(span);
             if base < oldest_base {
                 if !(base + 1..n).all(|r| history.contains_key(&r)) {
+                    break;
+                }
+                if useless(d1.size)
+                    || (base + 1..n).any(|r| self.artifact_size(&history[&r]).is_some_and(useless))
+                {
                     break;
                 }
                 let mut net: BTreeMap<Key, Option<EntryValue>> = BTreeMap::new();
@@ -1019,6 +1044,11 @@ impl Publisher {
             sha256: sha,
             path,
         })
+    }
+
+    /// The size of an artifact on disk (`None` if it cannot be read: reading it will say why).
+    fn artifact_size(&self, path: &str) -> Option<u64> {
+        fs::metadata(self.dir.join(path)).ok().map(|m| m.len())
     }
 
     fn read_delta(&self, path: &str) -> Result<Vec<Change>, PublishError> {

@@ -6,9 +6,10 @@
 //! - Artifacts: named by their SHA-256, never rewritten, so `Cache-Control: public,
 //!   max-age=31536000, immutable`; a CDN can keep them forever.
 
-use crate::app::AppState;
+use crate::app::{AppState, ClientPoll};
 use crate::error::{AppError, AppResult};
 use crate::extract::Path;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +42,7 @@ pub async fn manifest(State(state): State<AppState>, headers: HeaderMap) -> AppR
         return Ok((
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+            Extension(ClientPoll),
         )
             .into_response());
     }
@@ -53,6 +55,7 @@ pub async fn manifest(State(state): State<AppState>, headers: HeaderMap) -> AppR
             (header::ETAG, etag),
             (header::CACHE_CONTROL, cache),
         ],
+        Extension(ClientPoll),
         m.bytes.clone(),
     )
         .into_response())
@@ -83,6 +86,7 @@ pub async fn artifact(
         return Ok((
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
+            Extension(ClientPoll),
         )
             .into_response());
     }
@@ -103,6 +107,7 @@ pub async fn artifact(
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, cache),
         ],
+        Extension(ClientPoll),
         bytes,
     )
         .into_response())

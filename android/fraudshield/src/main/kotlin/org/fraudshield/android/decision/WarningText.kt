@@ -29,6 +29,11 @@ enum class Language {
  */
 data class Warning(val title: String, val body: String, val level: Action)
 
+/** One text in both languages. */
+private class Text(val zh: String, val en: String) {
+    fun of(language: Language): String = if (language == Language.ZH) zh else en
+}
+
 object WarningText {
     /**
      * The warning for a call with this verdict, or `null` when there is nothing to warn about
@@ -36,65 +41,72 @@ object WarningText {
      */
     fun forCall(verdict: Verdict, direction: Direction, language: Language): Warning? {
         if (verdict.action == Action.ALLOW) return null
-        val zh = language == Language.ZH
         val title = when (verdict.source) {
-            Source.USER_BLOCK -> if (zh) "您已拉黑此号码" else "You blocked this number"
-            Source.PREFIX -> if (zh) "该号段多次被举报用于诈骗" else "This number range is often used for fraud"
-            Source.EXACT -> scamName(verdict.category ?: Category.OTHER, zh)
+            Source.USER_BLOCK -> Text("您已拉黑此号码", "You blocked this number")
+            Source.PREFIX -> Text("该号段多次被举报用于诈骗", "This number range is often used for fraud")
+            Source.EXACT -> scamName(verdict.category ?: Category.OTHER)
             Source.UNALLOCATED_RANGE ->
-                if (zh) "来电号码属于未分配号段，疑似伪造" else "This caller ID is from an unallocated range: likely spoofed"
+                Text("来电号码属于未分配号段，疑似伪造", "This caller ID is from an unallocated range: likely spoofed")
             // LIST_UNAVAILABLE (a damaged list): the call is allowed; the status screen, not
             // each call, tells the user that protection is down until the next sync.
             Source.PROTECTED, Source.USER_ALLOW, Source.NONE, Source.LIST_UNAVAILABLE -> return null
         }
-        val lines = mutableListOf<String>()
+        val lines = mutableListOf<Text>()
         if (direction == Direction.OUTGOING) {
-            lines += if (zh) "您正在拨打一个被标记的号码。确认要继续吗？" else "You are calling a flagged number. Do you want to continue?"
+            lines += Text("您正在拨打一个被标记的号码。确认要继续吗？", "You are calling a flagged number. Do you want to continue?")
         }
-        verdict.category?.let { lines += advice(it, zh) }
+        verdict.category?.let { lines += advice(it) }
         verdict.reports?.let { bucket ->
             val n = minReports(bucket)
-            if (n > 0u) lines += if (zh) "已有 $n 人以上举报。" else "Reported by $n or more people."
+            if (n > 0u) lines += Text("已有 $n 人以上举报。", "Reported by $n or more people.")
         }
-        lines += if (zh) "如有疑问，请拨打 96110 反诈专线或 110 核实。" else "If in doubt, call the 96110 anti-fraud line or 110."
-        return Warning(title, lines.joinToString("\n"), verdict.action)
+        lines += Text("如有疑问，请拨打 96110 反诈专线或 110 核实。", "If in doubt, call the 96110 anti-fraud line or 110.")
+        return Warning(title.of(language), lines.joinToString("\n") { it.of(language) }, verdict.action)
     }
 
-    private fun scamName(category: Category, zh: Boolean): String = when (category) {
-        Category.POLICE_IMPERSONATION -> if (zh) "疑似冒充公检法诈骗" else "Suspected police impersonation scam"
-        Category.CUSTOMER_SERVICE -> if (zh) "疑似冒充客服诈骗" else "Suspected fake customer service"
-        Category.REFUND -> if (zh) "疑似退款理赔诈骗" else "Suspected refund scam"
-        Category.INVESTMENT -> if (zh) "疑似投资理财诈骗" else "Suspected investment scam"
-        Category.LOAN -> if (zh) "疑似贷款诈骗" else "Suspected loan scam"
-        Category.ROMANCE -> if (zh) "疑似网络交友（杀猪盘）诈骗" else "Suspected romance scam"
-        Category.JOB -> if (zh) "疑似刷单兼职诈骗" else "Suspected fake job or click-farming scam"
-        Category.OTHER -> if (zh) "疑似诈骗电话" else "Suspected fraud call"
+    private fun scamName(category: Category): Text = when (category) {
+        Category.POLICE_IMPERSONATION -> Text("疑似冒充公检法诈骗", "Suspected police impersonation scam")
+        Category.CUSTOMER_SERVICE -> Text("疑似冒充客服诈骗", "Suspected fake customer service")
+        Category.REFUND -> Text("疑似退款理赔诈骗", "Suspected refund scam")
+        Category.INVESTMENT -> Text("疑似投资理财诈骗", "Suspected investment scam")
+        Category.LOAN -> Text("疑似贷款诈骗", "Suspected loan scam")
+        Category.ROMANCE -> Text("疑似网络交友（杀猪盘）诈骗", "Suspected romance scam")
+        Category.JOB -> Text("疑似刷单兼职诈骗", "Suspected fake job or click-farming scam")
+        Category.OTHER -> Text("疑似诈骗电话", "Suspected fraud call")
     }
 
-    private fun advice(category: Category, zh: Boolean): String = when (category) {
-        Category.POLICE_IMPERSONATION ->
-            if (zh) "公检法机关不会通过电话办案，更不会要求把钱转入“安全账户”。"
-            else "Police, prosecutors and courts never handle cases by phone or ask you to move money to a \"safe account\"."
-        Category.CUSTOMER_SERVICE ->
-            if (zh) "正规客服不会要求您共享屏幕、开通贷款或转账。"
-            else "Real customer service never asks you to share your screen, take out a loan or transfer money."
-        Category.REFUND ->
-            if (zh) "退款会原路退回，无需您提供验证码或转账。"
-            else "Refunds go back the way you paid; nobody needs your verification code or a transfer."
-        Category.INVESTMENT ->
-            if (zh) "“内幕消息”“稳赚不赔”的投资平台都是诈骗。"
-            else "Platforms promising insider tips or guaranteed returns are scams."
-        Category.LOAN ->
-            if (zh) "正规贷款放款前不收取任何费用。"
-            else "Legitimate lenders never charge a fee before paying out a loan."
-        Category.ROMANCE ->
-            if (zh) "网上结识的“恋人”推荐投资或借钱，是诈骗的典型套路。"
-            else "An online partner who suggests investing or asks for money is the classic scam."
-        Category.JOB ->
-            if (zh) "刷单本身就是违法行为，所有刷单返利都是诈骗。"
-            else "Paid click-farming is illegal, and every such offer is a scam."
-        Category.OTHER ->
-            if (zh) "请勿透露验证码、银行卡信息，切勿转账。"
-            else "Never share verification codes or card details, and never transfer money."
+    private fun advice(category: Category): Text = when (category) {
+        Category.POLICE_IMPERSONATION -> Text(
+            "公检法机关不会通过电话办案，更不会要求把钱转入“安全账户”。",
+            "Police, prosecutors and courts never handle cases by phone or ask you to move money to a \"safe account\".",
+        )
+        Category.CUSTOMER_SERVICE -> Text(
+            "正规客服不会要求您共享屏幕、开通贷款或转账。",
+            "Real customer service never asks you to share your screen, take out a loan or transfer money.",
+        )
+        Category.REFUND -> Text(
+            "退款会原路退回，无需您提供验证码或转账。",
+            "Refunds go back the way you paid; nobody needs your verification code or a transfer.",
+        )
+        Category.INVESTMENT -> Text(
+            "“内幕消息”“稳赚不赔”的投资平台都是诈骗。",
+            "Platforms promising insider tips or guaranteed returns are scams.",
+        )
+        Category.LOAN -> Text(
+            "正规贷款放款前不收取任何费用。",
+            "Legitimate lenders never charge a fee before paying out a loan.",
+        )
+        Category.ROMANCE -> Text(
+            "网上结识的“恋人”推荐投资或借钱，是诈骗的典型套路。",
+            "An online partner who suggests investing or asks for money is the classic scam.",
+        )
+        Category.JOB -> Text(
+            "刷单本身就是违法行为，所有刷单返利都是诈骗。",
+            "Paid click-farming is illegal, and every such offer is a scam.",
+        )
+        Category.OTHER -> Text(
+            "请勿透露验证码、银行卡信息，切勿转账。",
+            "Never share verification codes or card details, and never transfer money.",
+        )
     }
 }
