@@ -2,7 +2,8 @@
 # Runs every check the project has: formatting, lints, and every test in the workspace
 # (unit, integration, doc tests, and the benches in test mode so they keep compiling; the object
 # store test against moto on loopback, installed by scripts/s3-server.sh), the
-# analyst console's browser test (scripts/console-test.sh: needs /usr/bin/chromium), then the
+# analyst console's browser test (scripts/console-test.sh: needs /usr/bin/chromium), schemathesis
+# against the server's OpenAPI document (scripts/schemathesis.sh: needs python3), then the
 # SDK: Kotlin and Swift bindings generated, their C header compiled, the stripped mobile sizes
 # printed, and the Kotlin bindings tested on the host JVM.
 # Usage: ./scripts/test.sh
@@ -28,6 +29,9 @@ cargo test --workspace --all-features --locked
 
 step "analyst console end to end (headless Chromium)"
 ./scripts/console-test.sh
+
+step "API: schemathesis (PyPI) against /v1/openapi.json on a loopback server"
+./scripts/schemathesis.sh
 
 step "SDK bindings: generate Kotlin + Swift, C header check, stripped mobile sizes"
 ./scripts/bindings.sh

@@ -304,8 +304,9 @@ impl Config {
         let env = || {
             Env::prefixed("FRAUDSHIELD_")
                 .split("__")
-                // FRAUDSHIELD_TOKEN is the `import` command's credential, not configuration.
-                .ignore(&["config", "log", "token"])
+                // FRAUDSHIELD_TOKEN is the `import` command's credential, not configuration;
+                // FRAUDSHIELD_FAILPOINT stops a test build at a crash point (src/failpoint.rs).
+                .ignore(&["config", "log", "token", "failpoint"])
         };
         // The data dir decides where the default TOML file is: find it first without a file.
         let base = Figment::from(Serialized::defaults(Config::default()))

@@ -42,6 +42,7 @@ pub mod datadir;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod failpoint;
 pub mod ident;
 pub mod import;
 pub mod intake;

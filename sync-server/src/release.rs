@@ -600,11 +600,19 @@ pub fn publish(
         )?;
         Ok(())
     })?;
+    crate::failpoint::hit("publish:intent");
     let changes: Vec<Change> = planned.changes.iter().map(|(_, c)| c.clone()).collect();
     let signers: Vec<&SigningKey> = rel.signers.iter().collect();
-    let cut = publisher.publish(&changes, &signers, now);
+    // `Publisher::publish` is `prepare` (artifacts, list, state: its commit point) then sign
+    // and write the manifest; called in two steps so a crash test can stop between them.
+    let cut = publisher.prepare(&changes, now).and_then(|manifest| {
+        crate::failpoint::hit("publish:prepared");
+        publisher
+            .sign_and_write(&manifest, &signers)
+            .map(|_| manifest.release)
+    });
     let cut = match cut {
-        Ok(report) => report.release,
+        Ok(release) => release,
         Err(e) => {
             rel.reopen(&mut publisher);
             let _ = app.db.blocking(|c| {
@@ -617,6 +625,7 @@ pub fn publish(
             return Err(AppError::internal(format_args!("publishing failed: {e}")));
         }
     };
+    crate::failpoint::hit("publish:manifest");
     let served = ServedManifest::load(&rel.dir)?
         .ok_or_else(|| AppError::internal("the manifest just written is missing"))?;
     let copied = copy_to_sink(rel, cut);
@@ -642,6 +651,7 @@ pub fn publish(
         tx.commit()?;
         Ok(n)
     })?;
+    crate::failpoint::hit("publish:finalized");
     rel.reload_served()?;
     copied?;
     Ok(PublishReport {

@@ -40,12 +40,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ReportRequest {
     /// `phone`, `bank`, `qq` or `alipay`.
+    #[schema(value_type = KindName)]
     pub kind: String,
     /// The identifier as typed.
     pub value: String,
     /// The kind of fraud.
+    #[schema(value_type = CategoryName)]
     pub category: String,
-    /// The tipster's words.
+    /// The tipster's words (at most `intake.max_text_chars`, 2000 by default).
     #[serde(default)]
     pub text: String,
     /// How to reach the tipster (optional).
@@ -53,7 +55,36 @@ pub struct ReportRequest {
     pub contact: Option<String>,
     /// An opaque per-install id (optional, at most 64 characters).
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub client_id: Option<String>,
+}
+
+// The accepted words, for the OpenAPI document only: the handler parses the strings itself so
+// that an unknown one gets the envelope with `invalid_kind` / `invalid_category`.
+/// The kinds of identifier a tip can be about.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum KindName {
+    Phone,
+    Bank,
+    Qq,
+    Alipay,
+}
+
+/// The kinds of fraud.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CategoryName {
+    PoliceImpersonation,
+    CustomerService,
+    Refund,
+    Investment,
+    Loan,
+    Romance,
+    Job,
+    Other,
 }
 
 /// The answer of `POST /v1/reports`.
@@ -189,4 +220,35 @@ pub async fn status(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn documented(schema: &str) -> Vec<String> {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_words_are_exactly_the_ones_core_parses() {
+        let kinds: Vec<String> = Kind::ALL.iter().map(|k| k.to_string()).collect();
+        assert_eq!(documented("KindName"), kinds);
+        let categories: Vec<String> = Category::ALL
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let mut documented_categories = documented("CategoryName");
+        documented_categories.sort();
+        let mut categories = categories;
+        categories.sort();
+        assert_eq!(documented_categories, categories);
+    }
 }
