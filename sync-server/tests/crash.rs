@@ -12,122 +12,13 @@
 //! `cargo test --workspace`; run alone, build it first (`cargo build -p fraudshield-cli`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
+use process::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const SERVER: &str = env!("CARGO_BIN_EXE_fraudshield-server");
-/// Bound of every wait for the child (a busy CI machine is slow, never this slow).
-const WAIT: Duration = Duration::from_secs(180);
-
-fn cli_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("fraudshield{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p fraudshield-cli` (cargo test --workspace does)",
-        bin.display()
-    );
-    bin
-}
-
-fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(SERVER)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("FRAUDSHIELD_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn token(data: &Path, role: &str, name: &str) -> String {
-    admin(data, &["token", "create", "--role", role, "--name", name])
-        .trim()
-        .to_owned()
-}
-
-/// A running server whose stdout lines arrive on a channel.
-struct Server {
-    child: Option<Child>,
-    url: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(data: &Path, failpoint: Option<&str>) -> Server {
-        let mut cmd = Command::new(SERVER);
-        cmd.arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("FRAUDSHIELD_LOG", "error")
-            .env_remove("FRAUDSHIELD_FAILPOINT")
-            .stdout(Stdio::piped());
-        if let Some(f) = failpoint {
-            cmd.env("FRAUDSHIELD_FAILPOINT", f);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut s = Server {
-            child: Some(child),
-            url: String::new(),
-            lines,
-        };
-        let first = s.line_starting("listening on ");
-        s.url = first.trim_start_matches("listening on ").to_owned();
-        s
-    }
-
-    /// The next stdout line starting with `prefix` (bounded wait; the pipe closing fails it).
-    fn line_starting(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("the server never printed `{prefix}…`: {e}"),
-            }
-        }
-    }
-
-    /// SIGKILL, and reap it (its lock on the data directory goes with it).
-    fn kill9(mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn http() -> reqwest::blocking::Client {
     // reqwest is built without a default TLS provider (the workspace uses rustls on ring).
@@ -173,7 +64,7 @@ fn every_acknowledged_tip_survives_kill_9_under_concurrent_clients() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut failed_requests = 0;
     for cycle in 0..CYCLES {
-        let server = Server::start(&data, None);
+        let server = Server::start(&data);
         let before = acked.lock().unwrap().len();
         let sent = Arc::new(AtomicUsize::new(0));
         let clients: Vec<_> = (0..CLIENTS)
@@ -227,7 +118,7 @@ fn every_acknowledged_tip_survives_kill_9_under_concurrent_clients() {
         assert!(sent.load(Ordering::Relaxed) >= ACKS_PER_CYCLE);
     }
     // Restart once more: every acknowledged tracking id is there.
-    let server = Server::start(&data, None);
+    let server = Server::start(&data);
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= CYCLES * ACKS_PER_CYCLE);
     let mut missing = 0;
@@ -280,23 +171,6 @@ fn approve_listing(http: &reqwest::blocking::Client, url: &str, t: &Tokens, numb
     id
 }
 
-fn phone(cli: &Path, store: &Path, args: &[&str]) -> Value {
-    let out = Command::new(cli)
-        .arg("--dir")
-        .arg(store)
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "fraudshield {args:?}: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(text.trim()).unwrap()
-}
-
 /// A new phone syncs from `url` (verifying signature, sizes, hashes, digest) and checks
 /// `number`; returns (release, action).
 fn fresh_phone(cli: &Path, dir: &Path, url: &str, trust: &Path, number: &str) -> (u64, String) {
@@ -345,14 +219,14 @@ fn kill_publish_at(point: &str, manifest_replaced: bool) {
     let (first, second) = ("+8613800138000", "+8613900139000");
 
     // Release 1 (from init) is served; one approved listing waits.
-    let server = Server::start(&data, None);
+    let server = Server::start(&data);
     let id = approve_listing(&http, &server.url, &t, first);
     let (st, _, old_manifest) = get(&http, &format!("{}v1/manifest", server.url));
     assert_eq!(st, 200);
     server.kill9();
 
     // Publish, stopped at `point`, then kill -9.
-    let server = Server::start(&data, Some(point));
+    let server = Server::start_env(&data, &[("FRAUDSHIELD_FAILPOINT", point)]);
     let publishing = {
         let (http, url, token) = (http.clone(), server.url.clone(), t.publisher.clone());
         std::thread::spawn(move || {
@@ -374,7 +248,7 @@ fn kill_publish_at(point: &str, manifest_replaced: bool) {
     );
 
     // Restarted: a served release verifies on a new phone, and nothing approved is lost.
-    let server = Server::start(&data, None);
+    let server = Server::start(&data);
     let url = server.url.clone();
     let (st, _, manifest) = get(&http, &format!("{url}v1/manifest"));
     assert_eq!(st, 200);

@@ -7,106 +7,12 @@
 //! it); run alone, build it first: `cargo build -p fraudshield-cli`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
+use process::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
-
-const SERVER: &str = env!("CARGO_BIN_EXE_fraudshield-server");
-
-fn cli_binary() -> PathBuf {
-    // target/<profile>/deps/e2e-… → target/<profile>/fraudshield
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("fraudshield{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p fraudshield-cli` (cargo test --workspace does)",
-        bin.display()
-    );
-    bin
-}
-
-fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(SERVER)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("FRAUDSHIELD_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn token(data: &Path, role: &str, name: &str) -> String {
-    admin(data, &["token", "create", "--role", role, "--name", name])
-        .trim()
-        .to_owned()
-}
-
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Running {
-    fn start(data: &Path) -> Running {
-        let mut child = Command::new(SERVER)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("FRAUDSHIELD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        // Bounded: the server prints its address once it listens (or exits, closing the pipe).
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("server did not report its address");
-        let url = line
-            .strip_prefix("listening on ")
-            .expect("address line")
-            .to_owned();
-        Running { child, url }
-    }
-
-    /// SIGTERM, then wait (bounded) for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..1200 {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("server did not stop within 60 s of SIGTERM");
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Api {
     http: reqwest::blocking::Client,
@@ -136,23 +42,6 @@ impl Api {
     }
 }
 
-fn phone(cli: &Path, store: &Path, args: &[&str]) -> Value {
-    let out = Command::new(cli)
-        .arg("--dir")
-        .arg(store)
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "fraudshield {args:?}: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(text.trim()).unwrap()
-}
-
 #[test]
 fn citizen_to_phone_and_back() {
     let cli = cli_binary();
@@ -180,7 +69,7 @@ fn citizen_to_phone_and_back() {
 
     // reqwest is built without a default TLS provider (the workspace uses rustls on ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = Running::start(&data);
+    let server = Server::start(&data);
     let api = Api {
         http: reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -279,7 +168,7 @@ fn citizen_to_phone_and_back() {
 
     // SIGTERM: graceful shutdown, exit status 0; the data survives a restart.
     assert!(server.stop().success());
-    let again = Running::start(&data);
+    let again = Server::start(&data);
     let api = Api {
         http: reqwest::blocking::Client::new(),
         url: again.url.clone(),
@@ -301,7 +190,7 @@ fn backup_while_serving_and_cli_publish_only_on_a_stopped_server() {
     let reporter = token(&data, "reporter", "app");
     let alice = token(&data, "analyst", "alice");
     let bob = token(&data, "analyst", "bob");
-    let server = Running::start(&data);
+    let server = Server::start(&data);
     let api = Api {
         http: reqwest::blocking::Client::new(),
         url: server.url.clone(),
@@ -353,7 +242,7 @@ fn backup_while_serving_and_cli_publish_only_on_a_stopped_server() {
     assert_eq!(report["release"], 2);
     assert_eq!(report["changes"], 1);
     // The backup serves the state it was taken in: the tip, release 1.
-    let restored = Running::start(&copy);
+    let restored = Server::start(&copy);
     let api = Api {
         http: reqwest::blocking::Client::new(),
         url: restored.url.clone(),
@@ -384,7 +273,7 @@ fn key_rotation_keeps_phones_that_pinned_the_root_key() {
             &["sync", "--server", url, "--trust", trust.to_str().unwrap()],
         )
     };
-    let server = Running::start(&data);
+    let server = Server::start(&data);
     assert_eq!(sync(&server.url, &phone_a)["release"], 1);
     assert!(server.stop().success());
 
@@ -400,7 +289,7 @@ fn key_rotation_keeps_phones_that_pinned_the_root_key() {
         "apps keep the root"
     );
 
-    let server = Running::start(&data);
+    let server = Server::start(&data);
     // The phone that trusted the old key follows the chain; a new phone pinning the root too.
     assert_eq!(sync(&server.url, &phone_a)["release"], 2);
     assert_eq!(sync(&server.url, &phone_b)["release"], 2);
@@ -415,7 +304,7 @@ fn sigterm_right_after_start_is_a_graceful_stop() {
     let data = tmp.path().join("server");
     admin(&data, &["init"]);
     for _ in 0..3 {
-        let server = Running::start(&data);
+        let server = Server::start(&data);
         assert!(server.stop().success());
     }
 }

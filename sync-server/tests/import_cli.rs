@@ -7,27 +7,13 @@
 //! it); run alone, build it first: `cargo build -p fraudshield-cli`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
+use process::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
-
-const SERVER: &str = env!("CARGO_BIN_EXE_fraudshield-server");
-
-fn cli_binary() -> PathBuf {
-    // target/<profile>/deps/import_cli-… → target/<profile>/fraudshield
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("fraudshield{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p fraudshield-cli`",
-        bin.display()
-    );
-    bin
-}
 
 fn fixture(name: &str) -> PathBuf {
     [
@@ -43,32 +29,11 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn server(data: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(SERVER);
-    c.arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("FRAUDSHIELD_LOG", "warn")
-        .env_remove("FRAUDSHIELD_TOKEN");
+    let mut c = server_command(data, args);
     if let Some(t) = token {
         c.env("FRAUDSHIELD_TOKEN", t);
     }
     c.output().unwrap()
-}
-
-fn admin(data: &Path, args: &[&str]) -> String {
-    let out = server(data, None, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn token(data: &Path, role: &str, name: &str) -> String {
-    admin(data, &["token", "create", "--role", role, "--name", name])
-        .trim()
-        .to_owned()
 }
 
 /// Runs `import`; returns (success, the JSON report if one was printed, stderr).
@@ -93,41 +58,8 @@ fn bad_lines(report: &Value) -> Vec<u64> {
         .collect()
 }
 
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Running {
-    fn start(data: &Path) -> Running {
-        let mut child = Command::new(SERVER)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("FRAUDSHIELD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        // Bounded: the server prints its address once it listens (or exits, closing the pipe).
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("server did not report its address");
-        let url = line
-            .strip_prefix("listening on ")
-            .expect("address line")
-            .to_owned();
-        Running { child, url }
-    }
-
+/// The HTTP calls these tests make of a running server.
+impl Server {
     fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         let r = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(300))
@@ -153,26 +85,6 @@ impl Running {
             .text()
             .unwrap()
     }
-
-    /// SIGTERM, then wait (bounded) for a clean exit.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..1200 {
-            if self.child.try_wait().unwrap().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("server did not stop within 60 s of SIGTERM");
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -185,7 +97,7 @@ fn fixtures_report_physical_lines_and_a_bad_row_imports_nothing() {
     let bob = token(&data, "analyst", "bob");
     let publisher = token(&data, "publisher", "pat");
     // Imports run while the server serves the same directory.
-    let running = Running::start(&data);
+    let running = Server::start(&data);
 
     // Windows line ends: bad rows on lines 4 (category) and 8 (risk), as an editor numbers
     // them; without --skip-bad-rows nothing is proposed.
@@ -294,7 +206,7 @@ fn fixtures_report_physical_lines_and_a_bad_row_imports_nothing() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FRAUDSHIELD_TOKEN"));
-    running.stop();
+    assert!(running.stop().success());
 }
 
 #[test]
@@ -324,7 +236,7 @@ fn a_200k_row_file_is_one_batch_approved_by_another_analyst_published_and_synced
             .unwrap();
         }
     }
-    let running = Running::start(&data);
+    let running = Server::start(&data);
     let (ok, r, err) = import(&data, &alice, &[], &file);
     assert!(ok, "{err}");
     assert_eq!(r["batch"]["proposed"], ROWS, "{r}");
@@ -347,7 +259,7 @@ fn a_200k_row_file_is_one_batch_approved_by_another_analyst_published_and_synced
     );
     assert_eq!(st, 200, "{a}");
     assert_eq!(a["proposals"], ROWS);
-    running.stop();
+    assert!(running.stop().success());
 
     // The admin publish command cuts the release.
     let p: Value =
@@ -358,7 +270,7 @@ fn a_200k_row_file_is_one_batch_approved_by_another_analyst_published_and_synced
     assert_eq!(p["entries"], ROWS);
 
     // A phone syncs it: the imported numbers are flagged, others are not.
-    let running = Running::start(&data);
+    let running = Server::start(&data);
     // The publish duration metric covers the admin command's publish (another process).
     let metrics = running.get_text("/metrics");
     let seconds: f64 = metrics
@@ -403,5 +315,5 @@ fn a_200k_row_file_is_one_batch_approved_by_another_analyst_published_and_synced
         assert_eq!(v["category"], "investment");
     }
     assert_eq!(phone(&["check", "13901200000"])["action"], "allow");
-    running.stop();
+    assert!(running.stop().success());
 }

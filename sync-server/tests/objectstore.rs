@@ -14,9 +14,11 @@
 //! while the phone keeps reading the bucket directly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
 use fraudshield_core::release::keys::sha256;
 use fraudshield_core::release::manifest::Manifest;
 use fraudshield_core::release::signed::Bundle;
+use process::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -27,7 +29,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SERVER: &str = env!("CARGO_BIN_EXE_fraudshield-server");
 const BUCKET: &str = "fraudshield-releases";
 const PREFIX: &str = "cn/police";
 const SECRET: &str = "test-secret-never-printed";
@@ -148,67 +149,6 @@ impl Relay {
     }
 }
 
-fn admin(data: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
-    let out = Command::new(SERVER)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("FRAUDSHIELD_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The server binary serving `data` on a free port; killed on drop.
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Running {
-    fn start(data: &Path, env: &[(&str, &str)]) -> Running {
-        let mut child = Command::new(SERVER)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .envs(env.iter().copied())
-            .env("FRAUDSHIELD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("server did not report its address");
-        let url = line
-            .strip_prefix("listening on ")
-            .expect("address line")
-            .to_owned();
-        Running { child, url }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 struct Http {
     client: reqwest::blocking::Client,
 }
@@ -264,35 +204,6 @@ impl Http {
     }
 }
 
-fn phone(cli: &Path, store: &Path, args: &[&str]) -> Value {
-    let out = Command::new(cli)
-        .arg("--dir")
-        .arg(store)
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "fraudshield {args:?}: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(text.trim()).unwrap()
-}
-
-fn cli_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("fraudshield{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p fraudshield-cli` (cargo test --workspace does)",
-        bin.display()
-    );
-    bin
-}
-
 #[test]
 fn releases_reach_phones_through_the_object_store() {
     let Some(moto_bin) = moto_binary() else {
@@ -333,7 +244,7 @@ fn releases_reach_phones_through_the_object_store() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
     let store = tmp.path().join("phone");
-    admin(&data, &[], &["init"]);
+    admin(&data, &["init"]);
     std::fs::write(
         data.join("server.toml"),
         format!(
@@ -346,28 +257,20 @@ fn releases_reach_phones_through_the_object_store() {
         ("FRAUDSHIELD_OBJECT_STORE__ACCESS_KEY_ID", "test-key-id"),
         ("FRAUDSHIELD_OBJECT_STORE__SECRET_ACCESS_KEY", SECRET),
     ];
-    let shown = admin(&data, &env, &["config"]);
+    let shown = admin_env(&data, &env, &["config"]);
     assert!(
         shown.contains("<redacted>") && shown.contains(BUCKET),
         "{shown}"
     );
     assert!(!shown.contains(SECRET) && !shown.contains("test-key-id"));
-    let token = |role: &str, name: &str| {
-        admin(
-            &data,
-            &[],
-            &["token", "create", "--role", role, "--name", name],
-        )
-        .trim()
-        .to_owned()
-    };
+    let token = |role: &str, name: &str| token(&data, role, name);
     let (alice, bob, publisher) = (
         token("analyst", "alice"),
         token("analyst", "bob"),
         token("publisher", "pat"),
     );
     let trust = data.join("keys").join("trust.txt");
-    let server = Running::start(&data, &env);
+    let server = Server::start_env(&data, &env);
     let api = |path: &str| format!("{}{}", server.url, path.trim_start_matches('/'));
     let sync = || {
         phone(
